@@ -1,0 +1,47 @@
+"""The ``neuro-av`` command: one subcommand per module in ``neuro_av.cli``.
+
+Handlers are thin: parse arguments, build a config, call one library function. Heavy imports
+(torch, Lava, ONNX) happen inside the handlers, so ``neuro-av --help`` is instant.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from neuro_av import __version__
+from neuro_av.cli import doctor
+
+SUBCOMMANDS = (doctor,)
+
+
+class UserError(Exception):
+    """A problem with the user's input: printed as one clear message, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="neuro-av",
+        description="Spiking audio-visual zero-shot learning: train with Norse, deploy the spiking "
+        "branch through NIR to Lava, co-simulate and report accuracy, spikes and energy.",
+    )
+    parser.add_argument("--version", action="version", version=f"neuro-av {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in SUBCOMMANDS:
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except (UserError, FileNotFoundError, ValueError) as exc:
+        print(f"neuro-av {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"neuro-av {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Make lava-nc 0.10 and lava-dl 0.6 import on Python 3.11 without editing site-packages.
+
+Two shims, each applied lazily (only by code that is about to use Lava) and only once:
+
+1. ``ByteEncoder`` (lava-nc): ``lava/magma/compiler/var_model.py`` uses ``ByteEncoder()``, a plain
+   ``@dataclass`` instance, as the default of fields of other dataclasses. Python 3.11 rejects
+   defaults whose class has ``__hash__ = None`` ("mutable default ... use default_factory"), so
+   every ``import lava.magma...`` fails. While that one module executes we hand it a ``dataclass``
+   that adds ``unsafe_hash=True`` to ``ByteEncoder`` alone: the class gets a ``__hash__``, the
+   3.11 check passes, and instances stay mutable as lava-nc expects. Python 3.10 needs nothing.
+2. ``object_detection`` (lava-dl): ``lava/lib/dl/slayer/__init__.py`` imports its
+   ``object_detection`` subpackage, which imports opencv and torchvision (not installed: the
+   torchvision that pip would pick needs another torch). We register an empty placeholder module for it before
+   slayer is imported; netx and the rest of slayer do not use it. Touching an attribute of the
+   placeholder raises an ImportError that says why.
+
+Sharp edges: both shims must run before the first import of the module they guard; if someone
+imported lava earlier in the process and it failed, that module is half-initialised and
+``import_lava`` raises with the original error.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import sys
+import types
+
+_VAR_MODEL = "lava.magma.compiler.var_model"
+_OBJECT_DETECTION = "lava.lib.dl.slayer.object_detection"
+_NEEDS_HASHABLE_DEFAULT = sys.version_info >= (3, 11)
+
+
+def _dataclass_with_hashable_byte_encoder(original):
+    def patched(cls=None, /, **kwargs):
+        if cls is None:  # used as @dataclass(...)
+            return lambda c: patched(c, **kwargs)
+        if cls.__module__ == _VAR_MODEL and cls.__name__ == "ByteEncoder":
+            kwargs.setdefault("unsafe_hash", True)
+        return original(cls, **kwargs)
+
+    return patched
+
+
+def import_lava() -> types.ModuleType:
+    """Import ``lava.magma`` with the ByteEncoder shim applied; returns the ``lava`` package."""
+    if _VAR_MODEL not in sys.modules and _NEEDS_HASHABLE_DEFAULT:
+        original = dataclasses.dataclass
+        dataclasses.dataclass = _dataclass_with_hashable_byte_encoder(original)
+        try:
+            importlib.import_module(_VAR_MODEL)
+        finally:
+            dataclasses.dataclass = original
+    return importlib.import_module("lava")
+
+
+class _MissingObjectDetection(types.ModuleType):
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise ImportError(
+            f"lava.lib.dl.slayer.object_detection.{name} is unavailable in neuro-av: that subpackage "
+            "needs opencv and torchvision, which neuro-av does not install (see README, dependency notes)."
+        )
+
+
+def import_netx() -> types.ModuleType:
+    """Import ``lava.lib.dl.netx`` (and slayer) without torchvision; returns the netx module."""
+    import_lava()
+    if _OBJECT_DETECTION not in sys.modules:
+        sys.modules[_OBJECT_DETECTION] = _MissingObjectDetection(
+            _OBJECT_DETECTION, "Placeholder registered by neuro_av.lava_compat (needs opencv and torchvision)."
+        )
+    return importlib.import_module("lava.lib.dl.netx")
