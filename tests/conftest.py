@@ -1,25 +1,11 @@
-"""Shared test helpers. Paths are resolved from this file, never from the working directory."""
+"""Fixtures shared by the whole suite (helpers live in tests/helpers.py)."""
 from __future__ import annotations
 
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
-
-
-def run_python(code: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run ``code`` in a fresh interpreter of this environment (module state is per process).
-
-    The working directory is a neutral one, so imports resolve through the installed package as
-    they do for a user, not through the checkout's folders on ``sys.path``.
-    """
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
-                          cwd=tempfile.gettempdir())
+from helpers import SHARED_DATA
 
 
 @pytest.fixture
@@ -28,3 +14,9 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"reference data folder {SHARED_DATA} is absent (present in CI and on developer machines)")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _cache_in_tmp(tmp_path, monkeypatch):
+    """Feature caches go to the test's own folder, never to ~/.cache."""
+    monkeypatch.setenv("NEURO_AV_CACHE", str(tmp_path / "cache"))

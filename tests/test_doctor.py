@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from helpers import REPO
 from neuro_av.doctor import CHECKS, run_checks
 
 

@@ -4,7 +4,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import run_python
+from helpers import run_python
 from neuro_av.export import lava_reference as ref
 
 

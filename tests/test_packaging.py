@@ -1,7 +1,7 @@
 """The layout of the design card installs as one `neuro_av` namespace and stays light to import."""
 import tomllib
 
-from conftest import REPO, run_python
+from helpers import REPO, run_python
 
 
 def test_export_and_sim_import_inside_the_namespace():

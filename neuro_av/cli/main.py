@@ -9,9 +9,9 @@ import argparse
 import sys
 
 from neuro_av import __version__
-from neuro_av.cli import doctor
+from neuro_av.cli import data, doctor
 
-SUBCOMMANDS = (doctor,)
+SUBCOMMANDS = (doctor, data)
 
 
 class UserError(Exception):
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except (UserError, FileNotFoundError, ValueError) as exc:
+    except (UserError, FileNotFoundError, ValueError) as exc:  # DataError is a ValueError
         print(f"neuro-av {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

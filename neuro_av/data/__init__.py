@@ -1,0 +1,1 @@
+"""AV-GZSL benchmark readers, the embedded synthetic benchmark, text embeddings."""

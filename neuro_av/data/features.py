@@ -1,0 +1,223 @@
+"""Audio / visual feature readers for both public layouts, with a memory-mapped on-disk cache.
+
+Layouts, per ``<root>/<DS>/features/<kind>_features/{audio,video}/<folder>/``:
+
+- ``averaged`` (AVCA): ``<Class>.h5`` with ``data`` [N, D] and ``video_urls`` [N] (bytes or str).
+  Read as T = 1.
+- ``temporal`` (TCaF): ``<Class>.pkl``, a dict with ``features`` (list of [T_i, D]), ``video_names``
+  [N] and ``fps``; T varies per clip and is padded with zeros to the folder's longest clip, with
+  ``lengths`` saying how many steps are real.
+
+``layout="auto"`` picks the layout whose files are present (temporal when both are).
+
+A folder is read once into ``<cache>/<key>/{audio,video}.npy`` (written through a temporary folder
+and renamed, so a crash leaves no half-written cache) and then memory-mapped: a split of any size
+costs page cache, not RAM. The key hashes the folder's absolute path, and the cache is rebuilt when
+any source file's size or modification time changes. Cache root: ``$NEURO_AV_CACHE`` or
+``~/.cache/neuro-av``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from neuro_av.data.safe_pickle import load_pickle
+from neuro_av.data.splits import DataError
+
+LAYOUTS = ("averaged", "temporal")
+EXTENSIONS = {"averaged": ".h5", "temporal": ".pkl"}
+MODALITIES = ("audio", "video")
+CACHE_FORMAT = 1
+
+
+@dataclass
+class ClipSet:
+    """Clips of one folder (or several, concatenated). Arrays may be read-only memory maps."""
+
+    audio: np.ndarray  # (N, T, D_a) float32, zero-padded past lengths
+    video: np.ndarray  # (N, T, D_v)
+    lengths: np.ndarray  # (N,) int64, real steps per clip
+    targets: np.ndarray  # (N,) int64 class ids
+    urls: np.ndarray  # (N,) str
+
+    def __len__(self) -> int:
+        return int(self.targets.shape[0])
+
+    @property
+    def mask(self) -> np.ndarray:
+        """(N, T) bool, True on real steps."""
+        return np.arange(self.audio.shape[1])[None, :] < self.lengths[:, None]
+
+    @staticmethod
+    def concat(parts: list["ClipSet"]) -> "ClipSet":
+        t = max(p.audio.shape[1] for p in parts)
+
+        def pad(x):
+            return x if x.shape[1] == t else np.pad(x, ((0, 0), (0, t - x.shape[1]), (0, 0)))
+
+        return ClipSet(
+            np.concatenate([pad(p.audio) for p in parts]),
+            np.concatenate([pad(p.video) for p in parts]),
+            np.concatenate([p.lengths for p in parts]),
+            np.concatenate([p.targets for p in parts]),
+            np.concatenate([p.urls for p in parts]),
+        )
+
+
+def features_dir(root: Path, dataset: str, features: str) -> Path:
+    return Path(root) / dataset / "features" / f"{features}_features"
+
+
+def detect_layout(feat_dir: Path, folders) -> str:
+    found = set()
+    for folder in folders:
+        d = feat_dir / "audio" / folder
+        if d.is_dir():
+            found |= {lay for lay, ext in EXTENSIONS.items() if any(d.glob(f"*{ext}"))}
+    if not found:
+        raise DataError(f"no feature files (*.h5 or *.pkl) under {feat_dir}/audio/{{{','.join(folders)}}}: "
+                        "download the benchmark features there, or pass the right --root / --features")
+    return "temporal" if "temporal" in found else "averaged"
+
+
+def class_file(folder: Path, name: str, layout: str) -> Path:
+    """``<folder>/<name><ext>``; a file whose name differs only in letter case is accepted too."""
+    ext = EXTENSIONS[layout]
+    exact = folder / f"{name}{ext}"
+    if exact.is_file():
+        return exact
+    if folder.is_dir():
+        matches = [p for p in folder.glob(f"*{ext}") if p.name[: -len(ext)].casefold() == name.casefold()]
+        if len(matches) == 1:
+            return matches[0]
+    raise DataError(f"feature file {exact} is missing: every class of the split needs one per modality")
+
+
+def _as_str(u) -> str:
+    return u.decode("utf-8") if isinstance(u, (bytes, np.bytes_)) else str(u)
+
+
+def read_class_file(path: Path, layout: str) -> tuple[list[np.ndarray], list[str]]:
+    """Clips of one class file: a list of [T_i, D] float32 arrays and their urls / video names."""
+    if layout == "averaged":
+        import h5py
+
+        try:
+            with h5py.File(path, "r") as f:
+                if "data" not in f or "video_urls" not in f:
+                    raise DataError(f"{path}: needs datasets 'data' and 'video_urls', found {sorted(f.keys())}")
+                data = np.asarray(f["data"][()], dtype=np.float32)
+                urls = [_as_str(u) for u in np.asarray(f["video_urls"][()]).reshape(-1)]
+        except OSError as exc:
+            raise DataError(f"{path}: not a readable HDF5 file ({exc})") from None
+        if data.ndim != 2:
+            raise DataError(f"{path}: 'data' must be [clips, dim], found shape {data.shape}")
+        clips = [row[None, :] for row in data]
+    else:
+        obj = load_pickle(path)
+        if not isinstance(obj, dict) or "features" not in obj or "video_names" not in obj:
+            raise DataError(f"{path}: expected a dict with 'features' and 'video_names'")
+        clips = [np.asarray(c, dtype=np.float32) for c in obj["features"]]
+        urls = [_as_str(u) for u in obj["video_names"]]
+        for i, c in enumerate(clips):
+            if c.ndim != 2 or c.shape[0] == 0:
+                raise DataError(f"{path}: clip {i} must be [T>0, dim], found shape {c.shape}")
+    if not clips:
+        raise DataError(f"{path}: the class has no clips; remove it from the split or add its features")
+    if len(urls) != len(clips):
+        raise DataError(f"{path}: {len(clips)} clips but {len(urls)} urls / video names")
+    for i, c in enumerate(clips):
+        if not np.isfinite(c).all():
+            raise DataError(f"{path}: clip {i} ({urls[i]}) contains NaN or inf; re-extract or drop that clip")
+    return clips, urls
+
+
+def _cache_root(cache_dir: Path | None) -> Path:
+    if cache_dir is not None:
+        return Path(cache_dir)
+    return Path(os.environ.get("NEURO_AV_CACHE", Path.home() / ".cache" / "neuro-av"))
+
+
+def _sources(feat_dir: Path, folder: str, classes, layout: str) -> dict[str, list[Path]]:
+    return {m: [class_file(feat_dir / m / folder, c, layout) for c in classes] for m in MODALITIES}
+
+
+def _fingerprint(files: dict[str, list[Path]]) -> list:
+    return [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for m in MODALITIES for p in files[m]]
+
+
+def load_folder(feat_dir: Path, folder: str, classes: dict[str, int], layout: str,
+                cache_dir: Path | None = None, expected_dims: tuple[int, int] | None = None) -> ClipSet:
+    """Clips of ``classes`` (``{name: class id}``, read in sorted-name order) from one feature folder."""
+    names = sorted(classes)
+    files = _sources(feat_dir, folder, names, layout)
+    key = hashlib.sha256(json.dumps([str(feat_dir.resolve()), folder, layout, names]).encode()).hexdigest()[:24]
+    cdir = _cache_root(cache_dir) / "features" / key
+    manifest = {"format": CACHE_FORMAT, "sources": _fingerprint(files)}
+    if not (cdir / "manifest.json").is_file() or json.loads((cdir / "manifest.json").read_text()) != manifest:
+        _build_cache(cdir, files, names, classes, layout, manifest)
+    clips = ClipSet(
+        audio=np.load(cdir / "audio.npy", mmap_mode="r"),
+        video=np.load(cdir / "video.npy", mmap_mode="r"),
+        lengths=np.load(cdir / "lengths.npy"),
+        targets=np.load(cdir / "targets.npy"),
+        urls=np.array(json.loads((cdir / "urls.json").read_text()), dtype=str),
+    )
+    if expected_dims is not None and (clips.audio.shape[2], clips.video.shape[2]) != tuple(expected_dims):
+        raise DataError(f"{feat_dir}/{{audio,video}}/{folder}: feature dims (audio {clips.audio.shape[2]}, video "
+                        f"{clips.video.shape[2]}) differ from the expected {tuple(expected_dims)}; set the model's "
+                        "input dims to match or use the matching feature kind")
+    return clips
+
+
+def _build_cache(cdir: Path, files, names, classes, layout, manifest) -> None:
+    """Two passes (shapes, then data) so that memory stays at one class file, whatever the split size."""
+    shapes = {m: [] for m in MODALITIES}
+    dims = {}
+    for i, name in enumerate(names):
+        urls = {}
+        for m in MODALITIES:
+            clips, urls[m] = read_class_file(files[m][i], layout)
+            d = clips[0].shape[1]
+            bad = [j for j, c in enumerate(clips) if c.shape[1] != d]
+            if bad or dims.setdefault(m, d) != d:
+                raise DataError(f"{files[m][i]}: feature dim {clips[bad[0]].shape[1] if bad else d} differs from "
+                                f"{dims[m]} in the other {m} files of this folder")
+            shapes[m].append([c.shape[0] for c in clips])
+        if urls["audio"] != urls["video"]:
+            j = next((k for k, (a, v) in enumerate(zip(urls["audio"], urls["video"])) if a != v), min(map(len, urls.values())))
+            raise DataError(f"{files['audio'][i]} and {files['video'][i]} list different clips (first difference at "
+                            f"clip {j}): audio and video must list the same clips in the same order")
+        if shapes["audio"][-1] != shapes["video"][-1]:
+            raise DataError(f"{files['audio'][i]} and {files['video'][i]}: clip lengths differ between modalities")
+    lengths = np.array([t for per in shapes["audio"] for t in per], dtype=np.int64)
+    n, t_max = len(lengths), int(lengths.max())
+    tmp = cdir.with_name(cdir.name + f".tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    arrays = {m: np.lib.format.open_memmap(tmp / f"{m}.npy", mode="w+", dtype=np.float32, shape=(n, t_max, dims[m]))
+              for m in MODALITIES}
+    targets, all_urls, row = [], [], 0
+    for i, name in enumerate(names):
+        for m in MODALITIES:
+            clips, urls = read_class_file(files[m][i], layout)
+            for k, c in enumerate(clips):
+                arrays[m][row + k, : c.shape[0]] = c
+        targets += [classes[name]] * len(clips)
+        all_urls += urls
+        row += len(clips)
+    for a in arrays.values():
+        a.flush()
+    del arrays
+    np.save(tmp / "lengths.npy", lengths)
+    np.save(tmp / "targets.npy", np.array(targets, dtype=np.int64))
+    (tmp / "urls.json").write_text(json.dumps(all_urls))
+    (tmp / "manifest.json").write_text(json.dumps(manifest))
+    shutil.rmtree(cdir, ignore_errors=True)
+    os.replace(tmp, cdir)

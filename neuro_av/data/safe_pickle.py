@@ -1,0 +1,83 @@
+"""Load the pickles of the public AV-GZSL layouts without executing code from them.
+
+The benchmarks ship text embeddings as a pickled ``dict`` inside a ``.npy`` and temporal features as
+``.pkl`` files, downloaded from the internet. ``pickle.load`` would run whatever callable such a file
+names; :class:`RestrictedUnpickler` admits only plain containers, numbers, strings / bytes and numpy
+arrays, scalars and dtypes, and refuses anything else with an error naming the file and the global.
+"""
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+# (module, name) pairs a pickle may reference. Builtin containers, numbers and strings need no
+# global at all; numpy arrays are rebuilt through these. numpy 2 writes "numpy._core".
+_ALLOWED_GLOBALS = {
+    (core, name)
+    for core in ("numpy.core.multiarray", "numpy._core.multiarray")
+    for name in ("_reconstruct", "scalar")
+} | {
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("builtins", "set"),
+    ("builtins", "frozenset"),
+    ("builtins", "complex"),
+    ("builtins", "bytearray"),
+    ("collections", "OrderedDict"),
+    ("_codecs", "encode"),  # protocol-2 pickles of bytes go through codecs.encode(str, 'latin1')
+}
+
+
+class UnsafePickleError(ValueError):
+    """A pickle asked for something other than plain data."""
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    def __init__(self, file: BinaryIO, source: str):
+        super().__init__(file)
+        self._source = source
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _ALLOWED_GLOBALS:
+            return super().find_class(module, name)
+        raise UnsafePickleError(
+            f"{self._source}: refusing to load '{module}.{name}' — neuro-av only loads pickles made of "
+            "plain containers, numbers, strings and numpy arrays. If this file is really from the "
+            "benchmark, convert it to plain data first; never open untrusted pickles with pickle.load."
+        )
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise UnsafePickleError(f"{self._source}: persistent ids are not plain data")
+
+
+def load_pickle(path: Path) -> Any:
+    """Unpickle ``path`` with :class:`RestrictedUnpickler`."""
+    with open(path, "rb") as f:
+        return RestrictedUnpickler(f, str(path)).load()
+
+
+def load_npy_object(path: Path) -> Any:
+    """The object stored in a pickled ``.npy`` (``np.save`` of a dict), loaded safely.
+
+    ``np.load(..., allow_pickle=True)`` is exactly what neuro-av must avoid; this parses the npy
+    header itself and hands the payload to the restricted unpickler. Plain numeric ``.npy`` files
+    are read with ``allow_pickle=False``.
+    """
+    with open(path, "rb") as f:
+        version = np.lib.format.read_magic(f)
+        readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+        if version not in readers:
+            raise ValueError(f"{path}: .npy format version {version} is not supported (1.0 and 2.0 are)")
+        shape, _, dtype = readers[version](f)
+        if not dtype.hasobject:
+            f.seek(0)
+            return np.load(f, allow_pickle=False)
+        arr = RestrictedUnpickler(f, str(path)).load()
+    if not isinstance(arr, np.ndarray) or arr.shape != shape:
+        raise UnsafePickleError(f"{path}: header says an object array of shape {shape}, payload differs")
+    return arr.item() if arr.shape == () else arr

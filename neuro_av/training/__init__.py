@@ -1,0 +1,1 @@
+"""Losses, the two-stage protocol, GZSL metrics, checkpoints."""

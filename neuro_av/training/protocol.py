@@ -1,0 +1,42 @@
+"""The two-stage AV-GZSL protocol (AVCA / TCaF), independent of any model.
+
+Stage 1: train on ``train`` for ``epochs`` epochs, evaluating on ``val`` after each; keep the epoch with
+the best val HM and its β*. Stage 2: retrain from scratch on ``train_val`` for ``best_epoch + 1``
+epochs and evaluate on ``test`` at the fixed β*.
+
+The engine supplies two callables:
+
+- ``fit(set_name, n_epochs, on_epoch_end) -> model``: trains a fresh model, calling
+  ``on_epoch_end(epoch, model)`` after every epoch (epochs count from 0);
+- ``score(model, set_name, beta) -> GZSLResult``: evaluates (``beta=None`` sweeps β).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from neuro_av.training.metrics import GZSLResult
+
+
+@dataclass
+class ProtocolResult:
+    best_epoch: int
+    beta: float
+    val: GZSLResult  # at the best epoch
+    test: GZSLResult  # stage 2, at beta
+    val_history: list[GZSLResult] = field(default_factory=list)
+    model: Any = None  # the stage-2 model
+
+
+def run_two_stage(fit: Callable, score: Callable, epochs: int) -> ProtocolResult:
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    history: list[GZSLResult] = []
+    fit("train", epochs, lambda epoch, model: history.append(score(model, "val", None)))
+    if len(history) != epochs:
+        raise RuntimeError(f"fit called on_epoch_end {len(history)} times for {epochs} epochs")
+    best_epoch = max(range(epochs), key=lambda e: (history[e].HM, -e))  # first best on ties
+    beta = history[best_epoch].beta
+    model = fit("train_val", best_epoch + 1, None)
+    test = score(model, "test", beta)
+    return ProtocolResult(best_epoch, beta, history[best_epoch], test, history, model)

@@ -1,0 +1,46 @@
+"""Opening a dataset never executes code from its pickles."""
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+from neuro_av.data.safe_pickle import UnsafePickleError, load_npy_object, load_pickle
+
+
+class _Evil:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_plain_data_loads(tmp_path):
+    obj = {"features": [np.ones((2, 3), np.float32)], "video_names": ["a", b"b"], "fps": 1.0, "n": {1, 2}}
+    (tmp_path / "ok.pkl").write_bytes(pickle.dumps(obj))
+    back = load_pickle(tmp_path / "ok.pkl")
+    assert back["video_names"] == ["a", b"b"] and back["features"][0].shape == (2, 3)
+
+
+def test_code_in_a_pickle_is_refused_and_not_run(tmp_path):
+    marker = tmp_path / "pwned"
+    (tmp_path / "evil.pkl").write_bytes(pickle.dumps({"features": _Evil(marker)}))
+    with pytest.raises(UnsafePickleError, match=r"evil\.pkl.*posix\.system|evil\.pkl.*os\.system"):
+        load_pickle(tmp_path / "evil.pkl")
+    assert not marker.exists()
+
+
+def test_code_in_an_npy_object_array_is_refused(tmp_path):
+    marker = tmp_path / "pwned"
+    np.save(tmp_path / "evil.npy", np.array({"cls": _Evil(marker)}, dtype=object), allow_pickle=True)
+    with pytest.raises(UnsafePickleError, match="evil.npy"):
+        load_npy_object(tmp_path / "evil.npy")
+    assert not marker.exists()
+
+
+def test_npy_dict_and_numeric_npy(tmp_path):
+    np.save(tmp_path / "d.npy", np.array({"x": np.arange(3.0)}, dtype=object), allow_pickle=True)
+    assert load_npy_object(tmp_path / "d.npy")["x"].tolist() == [0.0, 1.0, 2.0]
+    np.save(tmp_path / "n.npy", np.eye(2))
+    assert load_npy_object(tmp_path / "n.npy").tolist() == [[1.0, 0.0], [0.0, 1.0]]
