@@ -14,18 +14,27 @@ Two shims, each applied lazily (only by code that is about to use Lava) and only
    slayer is imported; netx and the rest of slayer do not use it. Touching an attribute of the
    placeholder raises an ImportError that says why.
 
-Sharp edges: both shims must run before the first import of the module they guard; if someone
+3. ``set_start_method('fork')`` (lava-nc): importing Lava's runtime calls
+   ``multiprocessing.set_start_method('fork')`` without ``force``, which raises "context has already
+   been set" once anything in the process has touched the default context (tqdm's write lock does).
+   While that module executes, a call asking for the start method already in force is a no-op, and
+   any other is forced — Lava needs ``fork`` either way.
+
+Sharp edges: the shims must run before the first import of the module they guard; if someone
 imported lava earlier in the process and it failed, that module is half-initialised and
 ``import_lava`` raises with the original error.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
+import multiprocessing
 import sys
 import types
 
 _VAR_MODEL = "lava.magma.compiler.var_model"
+_MP_INFRASTRUCTURE = "lava.magma.runtime.message_infrastructure.multiprocessing"
 _OBJECT_DETECTION = "lava.lib.dl.slayer.object_detection"
 _NEEDS_HASHABLE_DEFAULT = sys.version_info >= (3, 11)
 
@@ -41,15 +50,38 @@ def _dataclass_with_hashable_byte_encoder(original):
     return patched
 
 
-def import_lava() -> types.ModuleType:
-    """Import ``lava.magma`` with the ByteEncoder shim applied; returns the ``lava`` package."""
-    if _VAR_MODEL not in sys.modules and _NEEDS_HASHABLE_DEFAULT:
-        original = dataclasses.dataclass
+@contextlib.contextmanager
+def _hashable_byte_encoder():
+    original = dataclasses.dataclass
+    if _NEEDS_HASHABLE_DEFAULT:
         dataclasses.dataclass = _dataclass_with_hashable_byte_encoder(original)
-        try:
+    try:
+        yield
+    finally:
+        dataclasses.dataclass = original
+
+
+@contextlib.contextmanager
+def _tolerant_start_method():
+    original = multiprocessing.set_start_method
+
+    def set_start_method(method, force=False):
+        if multiprocessing.get_start_method(allow_none=True) != method:
+            original(method, force=True)
+
+    multiprocessing.set_start_method = set_start_method
+    try:
+        yield
+    finally:
+        multiprocessing.set_start_method = original
+
+
+def import_lava() -> types.ModuleType:
+    """Import ``lava.magma`` with the shims applied; returns the ``lava`` package."""
+    if _VAR_MODEL not in sys.modules or _MP_INFRASTRUCTURE not in sys.modules:
+        with _hashable_byte_encoder(), _tolerant_start_method():
             importlib.import_module(_VAR_MODEL)
-        finally:
-            dataclasses.dataclass = original
+            importlib.import_module(_MP_INFRASTRUCTURE)
     return importlib.import_module("lava")
 
 

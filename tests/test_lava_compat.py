@@ -15,6 +15,29 @@ def test_lava_fails_to_import_without_the_byte_encoder_shim():
     assert "mutable default" in proc.stderr and "ByteEncoder" in proc.stderr
 
 
+def test_lava_fails_to_import_after_the_multiprocessing_context_was_touched_without_the_shim():
+    proc = run_python(
+        "import multiprocessing as mp; mp.RLock()\n"
+        "from neuro_av.lava_compat import _hashable_byte_encoder\n"
+        "with _hashable_byte_encoder():\n    import lava.magma.core.process.process"
+    )
+    assert proc.returncode != 0 and "context has already been set" in proc.stderr
+
+
+def test_lava_runs_after_tqdm_touched_the_multiprocessing_context():
+    proc = run_python(
+        "import numpy as np, tqdm\n"
+        "for _ in tqdm.tqdm(range(2)): pass\n"
+        "from neuro_av.export.lava_chain import run_chain\n"
+        "from neuro_av.export.lava_reference import LifLayer, run_float\n"
+        "x = np.eye(4)[[0, 1, 2, 3, 0, 1]]\n"
+        "layers = [LifLayer(np.full((2, 4), 0.6), du=0.5, dv=0.5, vth=0.5)]\n"
+        "print(bool((run_chain(x, layers, 'floating_pt')[0] == run_float(x, layers)[0]).all()))"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "True"
+
+
 def test_netx_fails_to_import_without_the_object_detection_placeholder():
     proc = run_python("from neuro_av.lava_compat import import_lava; import_lava(); import lava.lib.dl.netx")
     assert proc.returncode != 0
