@@ -1,0 +1,1 @@
+"""nn.Modules (parameters + time loop) and one frozen config dataclass per model."""
