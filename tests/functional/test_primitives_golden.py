@@ -88,13 +88,15 @@ def test_forward_equals_norse_lif_feed_forward_step():
     x = torch.rand(50, 4, 16, dtype=torch.float64) * 3
     theta = 0.05 + torch.rand(50, 4, 16, dtype=torch.float64) * 0.3
     ours, norse = zero_state(x[0]), zero_state(x[0])
+    total = 0.0
     for t in range(50):
         z1, ours = dt_lif_step(x[t], ours, theta[t], P)
         z2, norse = dt_lif_step(x[t], norse, theta[t], P._replace(surrogate="norse"))
         assert torch.equal(z1, z2)
         torch.testing.assert_close(ours.v, norse.v, rtol=1e-7, atol=1e-7)  # Norse rounds dt/τ to float32
         torch.testing.assert_close(ours.i, norse.i, rtol=1e-7, atol=1e-7)  # Norse rounds dt/τ to float32
-    assert 0 < z1.sum() < z1.numel()
+        total += float(z1.sum())
+    assert 0 < total < x.numel(), "the comparison needs neurons that both spike and stay silent"
 
 
 def test_norse_1_1_superspike_ignores_alpha():
