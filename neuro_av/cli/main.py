@@ -9,9 +9,9 @@ import argparse
 import sys
 
 from neuro_av import __version__
-from neuro_av.cli import data, doctor
+from neuro_av.cli import data, doctor, train
 
-SUBCOMMANDS = (doctor, data)
+SUBCOMMANDS = (doctor, data, train)
 
 
 class UserError(Exception):

