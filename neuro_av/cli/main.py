@@ -10,12 +10,9 @@ import sys
 
 from neuro_av import __version__
 from neuro_av.cli import data, doctor, train
+from neuro_av.errors import NeuroAVError
 
 SUBCOMMANDS = (doctor, data, train)
-
-
-class UserError(Exception):
-    """A problem with the user's input: printed as one clear message, exit status 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except (UserError, FileNotFoundError, ValueError) as exc:  # DataError is a ValueError
+    except (NeuroAVError, FileNotFoundError, ValueError) as exc:
         print(f"neuro-av {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

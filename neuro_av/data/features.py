@@ -18,6 +18,8 @@ any source file's size or modification time changes. Cache root: ``$NEURO_AV_CAC
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -160,8 +162,9 @@ def load_folder(feat_dir: Path, folder: str, classes: dict[str, int], layout: st
     key = hashlib.sha256(json.dumps([str(feat_dir.resolve()), folder, layout, names]).encode()).hexdigest()[:24]
     cdir = _cache_root(cache_dir) / "features" / key
     manifest = {"format": CACHE_FORMAT, "sources": _fingerprint(files)}
-    if not (cdir / "manifest.json").is_file() or json.loads((cdir / "manifest.json").read_text()) != manifest:
-        _build_cache(cdir, files, names, classes, layout, manifest)
+    with _exclusive(cdir.with_name(cdir.name + ".lock")):  # torchrun ranks may arrive together
+        if not (cdir / "manifest.json").is_file() or json.loads((cdir / "manifest.json").read_text()) != manifest:
+            _build_cache(cdir, files, names, classes, layout, manifest)
     clips = ClipSet(
         audio=np.load(cdir / "audio.npy", mmap_mode="r"),
         video=np.load(cdir / "video.npy", mmap_mode="r"),
@@ -174,6 +177,17 @@ def load_folder(feat_dir: Path, folder: str, classes: dict[str, int], layout: st
                         f"{clips.video.shape[2]}) differ from the expected {tuple(expected_dims)}; set the model's "
                         "input dims to match or use the matching feature kind")
     return clips
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path):
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _build_cache(cdir: Path, files, names, classes, layout, manifest) -> None:

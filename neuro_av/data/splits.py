@@ -18,6 +18,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from neuro_av.errors import NeuroAVError
+
 SPLIT_STEMS = (
     "stage_1_train",
     "stage_1_val_seen",
@@ -71,7 +73,7 @@ KNOWN_DATASETS = {
 DATASET_JSON = "dataset.json"  # a custom dataset (e.g. the synthetic one) describes itself here
 
 
-class DataError(ValueError):
+class DataError(NeuroAVError, ValueError):
     """A dataset file is missing or malformed; the message names the file and what to do."""
 
 

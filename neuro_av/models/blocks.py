@@ -45,10 +45,10 @@ class FeedForward(nn.Module):
 class Attention(nn.Module):
     """Pre-norm multi-head attention (``heads × dim_head`` inner width), queries from ``x``."""
 
-    def __init__(self, dim: int, heads: int, dim_head: int, dropout: float):
+    def __init__(self, dim: int, heads: int, dim_head: int, dropout: float, cross: bool = False):
         super().__init__()
         self.norm_q = nn.LayerNorm(dim)
-        self.norm_kv = nn.LayerNorm(dim)
+        self.norm_kv = nn.LayerNorm(dim) if cross else None  # keys/values from another sequence
         self.heads, self.dim_head = heads, dim_head
         inner = heads * dim_head  # AVCA: 3 heads × 100 on a 300-d model
         self.to_q = nn.Linear(dim, inner, bias=False)
@@ -58,6 +58,8 @@ class Attention(nn.Module):
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None, key_mask: torch.Tensor | None = None):
         q = self.to_q(self.norm_q(x))
+        if (context is None) != (self.norm_kv is None):
+            raise ValueError("a cross-attention layer needs a context and a self-attention layer takes none")
         ctx = self.norm_kv(context) if context is not None else self.norm_q(x)
         k, v = self.to_k(ctx), self.to_v(ctx)
         b, n, _ = q.shape
@@ -68,11 +70,11 @@ class Attention(nn.Module):
 
 
 class TransformerLayer(nn.Module):
-    """x ← x + Attn(LN(x), LN(context)); x ← x + FF(LN(x)). Self-attention when context is None."""
+    """x ← x + Attn(LN(x), LN(context)); x ← x + FF(LN(x)). ``cross=False``: self-attention."""
 
-    def __init__(self, dim: int, heads: int, dim_head: int, mlp: int, dropout: float):
+    def __init__(self, dim: int, heads: int, dim_head: int, mlp: int, dropout: float, cross: bool = False):
         super().__init__()
-        self.attn = Attention(dim, heads, dim_head, dropout)
+        self.attn = Attention(dim, heads, dim_head, dropout, cross)
         self.ff = FeedForward(dim, mlp, dropout)
 
     def forward(self, x, context=None, key_mask=None):

@@ -75,8 +75,8 @@ class _Branch(nn.Module):
         self.enc = EmbeddingNet(d_in, c.token_dim, c.dropout_encoder, c.encoder_hidden, c.bn_momentum)
         self.self_attn = nn.ModuleList(TransformerLayer(c.token_dim, c.heads, c.dim_head, c.mlp_dim, c.dropout_encoder)
                                        for _ in range(c.self_depth))
-        self.cross_attn = nn.ModuleList(TransformerLayer(c.token_dim, c.heads, c.dim_head, c.mlp_dim, c.dropout_encoder)
-                                        for _ in range(c.cross_depth))
+        self.cross_attn = nn.ModuleList(TransformerLayer(c.token_dim, c.heads, c.dim_head, c.mlp_dim, c.dropout_encoder,
+                                                         cross=True) for _ in range(c.cross_depth))
         self.proj = EmbeddingNet(c.token_dim, c.dim_out, c.dropout_decoder, c.decoder_hidden, c.bn_momentum)
         self.rec = EmbeddingNet(c.dim_out, c.token_dim, c.dropout_additional, None, c.bn_momentum)
 

@@ -30,6 +30,7 @@ import torch
 
 from neuro_av.data.dataset import AVGZSLData, DataConfig
 from neuro_av.data.features import ClipSet
+from neuro_av.errors import NeuroAVError
 from neuro_av.models.base import ClipBatch, TrainBatch, ZSLModel
 from neuro_av.models.registry import MODELS, build_model
 from neuro_av.training.checkpoint import load_checkpoint, save_atomic, write_json_atomic
@@ -44,7 +45,7 @@ CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.json"
 
 
-class TrainingError(RuntimeError):
+class TrainingError(NeuroAVError, RuntimeError):
     """Training cannot go on (non-finite loss, inconsistent run folder); the message says what to do."""
 
 
@@ -193,8 +194,10 @@ class Trainer:
         class_text = self.text[train_ids].to(self.device)
         net = model
         if self.dist.world > 1:
+            # ablation switches (one modality, no attention) leave modules idle: let DDP skip them
             net = torch.nn.parallel.DistributedDataParallel(
-                model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+                model, device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=True)
 
         from tqdm import tqdm
 
@@ -223,6 +226,11 @@ class Trainer:
                 opt.step()
                 total += loss.item()
                 bar.set_postfix(loss=f"{loss.item():.3f}")
+            if self.dist.world > 1:
+                # BatchNorm statistics moved on each rank's own slice; DDP re-syncs them only at the next
+                # forward. Take rank 0's now, so every rank evaluates (and decides) identically.
+                for buf in model.buffers():
+                    torch.distributed.broadcast(buf, src=0)
             lrs.append(opt.param_groups[0]["lr"])
             line = f"stage {stage} epoch {epoch + 1}/{n_epochs} loss {total / self.cfg.batches_per_epoch:.4f} lr {lrs[-1]:.2e}"
             if on_epoch_end is not None:

@@ -1,0 +1,119 @@
+"""The training engine on a small embedded benchmark: outputs, evaluate, resume after kill, errors."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from helpers import REPO
+from neuro_av.cli.main import main
+from neuro_av.data.synth import SynthConfig, write_synthetic
+
+SMALL = ["--epochs", "3", "--set", "batches_per_epoch=4", "--set", "batch_size=32", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def small_data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    write_synthetic(root, SynthConfig(clips_per_class=6, held_out_per_class=2))
+    return root
+
+
+def _train_cmd(data, out, model="avca", extra=()):
+    return [sys.executable, "-m", "neuro_av", "train", "--model", model, "--data", str(data), "--out", str(out),
+            *SMALL, *extra]
+
+
+@pytest.mark.parametrize("model", ["avca", "mft"])
+def test_train_writes_a_complete_run_and_evaluate_reproduces_it(small_data, tmp_path, model, capsys):
+    out = tmp_path / model
+    assert main(["train", "--model", model, "--data", str(small_data), "--out", str(out), *SMALL]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ("S", "U", "HM", "ZSL", "beta", "best_epoch", "model"):
+        assert key in metrics
+    assert metrics["model"] == model and 0 <= metrics["best_epoch"] < 3 and 0 <= metrics["HM"] <= 100
+    config = json.loads((out / "config.json").read_text())
+    assert config["model_name"] == model and config["versions"]["norse"] == "1.1.0"
+    assert len((out / "train.log").read_text().splitlines()) == 3 + metrics["best_epoch"] + 1
+    assert not (out / "state.pt").exists()
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert ckpt["model_name"] == model and "model_config" in ckpt
+    capsys.readouterr()
+    assert main(["evaluate", str(out)]) == 0
+    again = json.loads(capsys.readouterr().out)
+    for key in ("S", "U", "HM", "ZSL"):
+        assert again[key] == pytest.approx(metrics[key], abs=1e-9)
+
+
+def _kill_when(proc, path: Path, stage: int, timeout=240):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if proc.poll() is not None:
+            raise AssertionError("the run finished before it could be interrupted")
+        if path.exists():
+            try:
+                if torch.load(path, weights_only=True)["stage"] == stage:
+                    proc.send_signal(signal.SIGKILL)
+                    proc.wait()
+                    return
+            except Exception:  # replaced while reading: look again
+                pass
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for a checkpoint")
+
+
+@pytest.mark.slow
+def test_resume_after_kill_gives_the_uninterrupted_metrics(small_data, tmp_path):
+    extra = ["--epochs", "5"]
+    ref = tmp_path / "ref"
+    subprocess.run(_train_cmd(small_data, ref, extra=extra), check=True, capture_output=True, cwd=REPO)
+    out = tmp_path / "killed"
+    for stage in (1, 2):  # kill once in each stage, resume each time
+        proc = subprocess.Popen(_train_cmd(small_data, out, extra=[*extra, *(["--resume"] if stage == 2 else [])]),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+        _kill_when(proc, out / "state.pt", stage)
+    done = subprocess.run(_train_cmd(small_data, out, extra=[*extra, "--resume"]), capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert "resumed stage 2" in (out / "train.log").read_text()
+    a, b = (json.loads((p / "metrics.json").read_text()) for p in (ref, out))
+    for key in ("S", "U", "HM", "ZSL", "beta", "best_epoch"):
+        assert a[key] == b[key], key
+
+
+def test_refuses_to_overwrite_or_resume_nothing(small_data, tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["train", "--model", "avca", "--data", str(small_data), "--out", str(out), "--resume", *SMALL]) == 2
+    assert "nothing to resume" in capsys.readouterr().err
+
+
+def test_non_finite_loss_stops_with_a_clear_message(small_data, tmp_path):
+    proc = subprocess.run(_train_cmd(small_data, tmp_path / "nan", extra=["--set", "margin=nan"]),
+                          capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode != 0
+    assert "loss became nan at stage 1, epoch 1, batch 1" in proc.stderr
+
+
+def test_unknown_setting_and_model_are_named(small_data, tmp_path, capsys):
+    assert main(["train", "--model", "avca", "--data", str(small_data), "--out", str(tmp_path / "x"),
+                 "--set", "rank=4"]) == 2
+    assert "--set rank: no such setting" in capsys.readouterr().err
+    assert main(["train", "--model", "nope", "--data", str(small_data), "--out", str(tmp_path / "y")]) == 2
+    assert "unknown model 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_torchrun_two_cpu_processes(small_data, tmp_path):
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
+                           "29533", "-m", "neuro_av", "train", "--model", "avca", "--data", str(small_data), "--out",
+                           str(out), *SMALL], capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["world_size"] == 2
+    assert json.loads((out / "config.json").read_text())["world_size"] == 2
