@@ -26,6 +26,9 @@ def register(sub) -> None:
     p.add_argument("--epochs", type=int, help="stage-1 epochs (default: 50 on the benchmarks, 12 otherwise)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a training or model setting, e.g. --set lr=1e-4 --set dropout_encoder=0.3")
+    p.add_argument("--ablation", default="none",
+                   help="a named ablation of the model (e.g. mdft: no_mim, no_rjlu, mlp_snn, fixed_threshold; "
+                   "stft: rank_1, t_4, no_tucker; mft: no_attention, audio_only); --set overrides it")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last epoch")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(handler=run_train)
@@ -39,7 +42,7 @@ def register(sub) -> None:
 
 def build_configs(args):
     from neuro_av.data.dataset import DataConfig
-    from neuro_av.models.registry import MODELS, make_config
+    from neuro_av.models.registry import MODELS, ablation_overrides, make_config
     from neuro_av.training.config import TrainConfig, split_overrides, training_defaults
 
     if args.model not in MODELS:
@@ -47,6 +50,7 @@ def build_configs(args):
     data_cfg = DataConfig(root=str(args.data), dataset=args.dataset, features=args.features, layout=args.layout,
                           text_alignment=args.text_alignment)
     train_over, model_over = split_overrides(args.set, MODELS[args.model][0])
+    model_over = {**ablation_overrides(args.model, args.ablation), **model_over}
     train_values = {**training_defaults(args.model, args.dataset), **train_over}
     if args.epochs is not None:
         train_values["epochs"] = args.epochs
@@ -62,6 +66,12 @@ def run_train(args) -> int:
     print(f"{args.model} on {data_cfg.dataset} (test, stage 2 at β*={metrics['beta']:.1f}, best epoch "
           f"{metrics['best_epoch'] + 1}): S {metrics['S']:.2f}  U {metrics['U']:.2f}  HM {metrics['HM']:.2f}  "
           f"ZSL {metrics['ZSL']:.2f}   → {args.out}/metrics.json")
+    c = metrics["costs"]
+    line = f"  {c['parameters']:,} parameters, {c['ann_macs_per_clip'] / 1e6:.1f} M ANN MACs per clip"
+    if "snn_synops" in c:
+        line += (f", spiking branch: {c['snn_first_layer_macs'] / 1e6:.2f} M first-layer MACs + "
+                 f"{c['snn_synops'] / 1e3:.1f} k SynOps per clip")
+    print(line)
     return 0
 
 

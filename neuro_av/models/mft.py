@@ -28,6 +28,9 @@ from neuro_av.models.base import ClipBatch, TrainBatch, ZSLModel
 from neuro_av.models.blocks import EmbeddingNet, TransformerLayer, masked_mean
 
 MODALITIES = ("both", "audio", "visual")
+# The seed's Tables 3–5: name -> config overrides.
+ABLATIONS = {"none": {}, "no_attention": {"attention": False}, "audio_only": {"modality": "audio"},
+             "visual_only": {"modality": "visual"}, "no_kl": {"use_kl": False}, "no_cos": {"use_cos": False}}
 
 
 @dataclass(frozen=True)

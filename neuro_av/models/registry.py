@@ -1,4 +1,4 @@
-"""Named model builders: ``build_model(name, dataset, overrides)`` -> (model, config).
+"""Named model builders and ablation tables: ``build_model(name, dataset, overrides)`` -> (model, config).
 
 Per-dataset defaults follow MODELS.md (dropouts d_enc / d_dec / d_wproj for VGGSound / UCF /
 ActivityNet); datasets of other names (the embedded benchmark) get UCF's, whose structure they copy.
@@ -8,9 +8,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable
 
+from neuro_av.models import mdft, mft, stft
 from neuro_av.models.avca import AVCA, AVCAConfig
 from neuro_av.models.base import ZSLModel
+from neuro_av.models.mdft import MDFT, MDFTConfig
 from neuro_av.models.mft import MFT, MFTConfig
+from neuro_av.models.stft import STFT, STFTConfig
 
 DATASET_DROPOUTS = {  # (encoder, decoder/projection, word projection)
     "VGGSound": (0.20, 0.25, 0.10),
@@ -21,7 +24,18 @@ DATASET_DROPOUTS = {  # (encoder, decoder/projection, word projection)
 MODELS: dict[str, tuple[type, Callable[..., ZSLModel]]] = {
     "avca": (AVCAConfig, AVCA),
     "mft": (MFTConfig, MFT),
+    "stft": (STFTConfig, STFT),
+    "mdft": (MDFTConfig, MDFT),
 }
+ABLATIONS: dict[str, dict[str, dict[str, Any]]] = {"avca": {"none": {}}, "mft": mft.ABLATIONS,
+                                                   "stft": stft.ABLATIONS, "mdft": mdft.ABLATIONS}
+
+
+def ablation_overrides(model: str, name: str) -> dict[str, Any]:
+    table = ABLATIONS.get(model, {"none": {}})
+    if name not in table:
+        raise ValueError(f"unknown ablation {name!r} of {model}; known: {', '.join(table)}")
+    return dict(table[name])
 
 
 def register(name: str, config_cls: type, model_cls: Callable[..., ZSLModel]) -> None:

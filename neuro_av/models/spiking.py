@@ -24,9 +24,10 @@ class DynamicThresholdLIF(nn.Module):
 
     def forward(self, current: torch.Tensor, threshold, mask: torch.Tensor | None = None) -> torch.Tensor:
         threshold = torch.as_tensor(threshold, dtype=current.dtype, device=current.device)
-        if threshold.dim() == 3:
+        if threshold.dim() == 3:  # (B or 1, T or 1, N or 1): one threshold per step
+            threshold = threshold.expand(-1, current.shape[1], -1)
             steps = lambda t: threshold[:, t]
-        else:
+        else:  # scalar or (N,): the same every step
             steps = lambda t: threshold
         if mask is not None:
             current = current * mask.unsqueeze(-1).to(current.dtype)

@@ -259,12 +259,15 @@ class Trainer:
             torch.distributed.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
         out = run_two_stage(self.fit, self.score, self.cfg.epochs)
         model = out.model
-        n_params = sum(p.numel() for p in model.parameters())
+        from neuro_av.models.costs import cost_report
+
+        clips, _, _ = self.clipset("test")
+        costs = cost_report(model, clip_batch(clips, np.arange(min(len(clips), 64)), self.device))
         metrics = {**{k: v for k, v in out.test.as_percent().items()}, "best_epoch": out.best_epoch,
                    "model": self.model_name, "dataset": self.data_cfg.dataset, "features": self.data_cfg.features,
                    "layout": self.data.layout, "val": out.val.as_percent(),
                    "val_hm_history": [round(100 * r.HM, 4) for r in out.val_history],
-                   "parameters": n_params, "world_size": self.dist.world, "train_seconds": round(time.monotonic() - t0, 2)}
+                   "costs": costs, "world_size": self.dist.world, "train_seconds": round(time.monotonic() - t0, 2)}
         if self.dist.rank == 0:
             save_atomic({**model_payload(self.model_name, self.model_cfg, self.data_cfg, self.cfg),
                          "model_state": model.state_dict(), "beta": out.beta, "best_epoch": out.best_epoch,
