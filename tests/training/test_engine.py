@@ -29,7 +29,7 @@ def _train_cmd(data, out, model="avca", extra=()):
             *SMALL, *extra]
 
 
-@pytest.mark.parametrize("model", ["avca", "mft"])
+@pytest.mark.parametrize("model", ["avca", "mft", "stft", pytest.param("mdft", marks=pytest.mark.slow)])
 def test_train_writes_a_complete_run_and_evaluate_reproduces_it(small_data, tmp_path, model, capsys):
     out = tmp_path / model
     assert main(["train", "--model", model, "--data", str(small_data), "--out", str(out), *SMALL]) == 0
@@ -41,6 +41,9 @@ def test_train_writes_a_complete_run_and_evaluate_reproduces_it(small_data, tmp_
     assert config["model_name"] == model and config["versions"]["norse"] == "1.1.0"
     assert len((out / "train.log").read_text().splitlines()) == 3 + metrics["best_epoch"] + 1
     assert not (out / "state.pt").exists()
+    costs = metrics["costs"]
+    assert costs["parameters"] > 0 and costs["ann_macs_per_clip"] > 0
+    assert ("snn_synops" in costs) == (model in ("stft", "mdft"))
     ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
     assert ckpt["model_name"] == model and "model_config" in ckpt
     capsys.readouterr()
