@@ -18,36 +18,24 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from neuro_av.models.base import ClipBatch, TrainBatch, ZSLModel
+from neuro_av.models.base import ClipBatch, TrainBatch, ZSLConfig, ZSLModel
 from neuro_av.models.blocks import EmbeddingNet, TransformerLayer, masked_mean
 
 
 @dataclass(frozen=True)
-class AVCAConfig:
-    audio_dim: int = 512
-    video_dim: int = 512
-    text_dim: int = 300
-    dim_out: int = 64
+class AVCAConfig(ZSLConfig):
     encoder_hidden: int = 512
     token_dim: int = 300
-    decoder_hidden: int = 512
     heads: int = 3
     dim_head: int = 100
     mlp_dim: int = 64
     depth: int = 1
-    dropout_encoder: float = 0.25
-    dropout_decoder: float = 0.2
-    dropout_additional: float = 0.1
-    bn_momentum: float = 0.1
-    margin: float = 1.0
     reg_loss: bool = True  # public training commands enable it (reconstruction: verify per dataset)
     additional_triplets: bool = True
     additional_triplet_weights: tuple[float, float] = (1.0, 1.0)
 
     def __post_init__(self):
-        for name in ("dropout_encoder", "dropout_decoder", "dropout_additional"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        super().__post_init__()
         if self.depth < 0:
             raise ValueError(f"depth must be >= 0, got {self.depth}")
 

@@ -1,10 +1,36 @@
 """What every neuro-av model offers the training engine and the evaluator."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
 from torch import nn
+
+
+@dataclass(frozen=True)
+class ZSLConfig:
+    """Settings every model shares: input / text / joint-space widths, head widths, dropouts, margin.
+
+    Dropouts follow MODELS.md per dataset (``registry.dataset_defaults``): encoder, decoder /
+    projection, and the additional (word projection) rate.
+    """
+
+    audio_dim: int = 512
+    video_dim: int = 512
+    text_dim: int = 300
+    dim_out: int = 64
+    decoder_hidden: int = 512
+    dropout_encoder: float = 0.25
+    dropout_decoder: float = 0.2
+    dropout_additional: float = 0.1
+    bn_momentum: float = 0.1
+    margin: float = 1.0
+
+    def __post_init__(self):
+        for name in ("dropout_encoder", "dropout_decoder", "dropout_additional"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
 
 
 class ClipBatch(NamedTuple):

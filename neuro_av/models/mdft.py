@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from neuro_av.functional.lif import LIFStepParams
-from neuro_av.models.base import ClipBatch, TrainBatch, ZSLModel
+from neuro_av.models.base import ClipBatch, TrainBatch, ZSLConfig, ZSLModel
 from neuro_av.models.blocks import EmbeddingNet, FeedForward, TransformerLayer, masked_mean
 from neuro_av.models.partition import Partition, SnnInput, SnnOutput, SpikingBranch
 from neuro_av.models.spiking import DAB, EGM
@@ -49,13 +49,8 @@ ABLATIONS = {
 
 
 @dataclass(frozen=True)
-class MDFTConfig:
-    audio_dim: int = 512
-    video_dim: int = 512
-    text_dim: int = 300
-    dim_out: int = 64
+class MDFTConfig(ZSLConfig):
     hidden: int = 512  # T_hid, encoder output and token width
-    decoder_hidden: int = 512
     rjlu_chunks: int = 8
     rjlu_heads: int = 4
     heads: int = 8
@@ -79,16 +74,12 @@ class MDFTConfig:
     snn: bool = True  # False: MLP (Linear → ReLU) instead of the spiking blocks
     use_egm: bool = True  # False: the visual features themselves drive the motion stream
     dynamic_threshold: bool = True
-    margin: float = 1.0
     use_triplet: bool = True
     use_projection_loss: bool = True
     use_reconstruction_loss: bool = True
-    dropout_encoder: float = 0.25
-    dropout_decoder: float = 0.2
-    dropout_additional: float = 0.1
-    bn_momentum: float = 0.1
 
     def __post_init__(self):
+        super().__post_init__()
         if self.hidden % self.rjlu_chunks:
             raise ValueError(f"hidden ({self.hidden}) must be divisible by rjlu_chunks ({self.rjlu_chunks})")
         if self.egm_source not in ("input", "encoded"):

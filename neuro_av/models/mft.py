@@ -24,8 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from neuro_av.models.base import ClipBatch, TrainBatch, ZSLModel
+from neuro_av.models.base import ClipBatch, TrainBatch, ZSLConfig, ZSLModel
 from neuro_av.models.blocks import EmbeddingNet, TransformerLayer, masked_mean
+from neuro_av.models.losses import avca_style_losses
 
 MODALITIES = ("both", "audio", "visual")
 # The seed's Tables 3–5: name -> config overrides.
@@ -34,25 +35,15 @@ ABLATIONS = {"none": {}, "no_attention": {"attention": False}, "audio_only": {"m
 
 
 @dataclass(frozen=True)
-class MFTConfig:
-    audio_dim: int = 512
-    video_dim: int = 512
-    text_dim: int = 300
-    dim_out: int = 64
+class MFTConfig(ZSLConfig):
     encoder_hidden: int = 512
     token_dim: int = 300
-    decoder_hidden: int = 512
     heads: int = 3
     dim_head: int = 100
     mlp_dim: int = 128
     self_depth: int = 1
     cross_depth: int = 1
     max_steps: int = 64
-    dropout_encoder: float = 0.25
-    dropout_decoder: float = 0.2
-    dropout_additional: float = 0.1
-    bn_momentum: float = 0.1
-    margin: float = 1.0
     attention: bool = True
     modality: str = "both"
     use_kl: bool = True
@@ -63,13 +54,11 @@ class MFTConfig:
     reg_loss: bool = True
 
     def __post_init__(self):
+        super().__post_init__()
         if self.modality not in MODALITIES:
             raise ValueError(f"modality {self.modality!r} is not one of {MODALITIES}")
         if self.kl_temperature <= 0:
             raise ValueError(f"kl_temperature must be positive, got {self.kl_temperature}")
-        for name in ("dropout_encoder", "dropout_decoder", "dropout_additional"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
 
 
 class _Branch(nn.Module):
@@ -122,23 +111,14 @@ class MFT(ZSLModel):
         return self.w_proj(text)
 
     def forward(self, batch: TrainBatch):
-        c, mse = self.cfg, F.mse_loss
-        trip = lambda a, p, n: F.triplet_margin_loss(a, p, n, margin=c.margin)
+        c = self.cfg
         phi, phi_n = self._pooled(batch.pos), self._pooled(batch.neg)
         th = {m: self.branches[m].proj(phi[m]) for m in self.active}
         th_n = {m: self.branches[m].proj(phi_n[m]) for m in self.active}
         th_w, th_w_n = self.w_proj(batch.text), self.w_proj(batch.neg_text)
-        rho_w, w = self.dec(th_w), batch.text
-        parts = {"rec": mse(w, rho_w), "cross_triplet": 0.0, "text_triplet": 0.0}
-        if c.reg_loss:
-            parts["reg"] = 0.0
-        for m in self.active:
-            rho, rho_n = self.dec(th[m]), self.dec(th_n[m])
-            parts["rec"] = parts["rec"] + mse(w, rho)
-            parts["cross_triplet"] = parts["cross_triplet"] + trip(rho_w, rho, rho_n)
-            parts["text_triplet"] = parts["text_triplet"] + trip(th_w, th[m], th_n[m]) + trip(th[m], th_w, th_w_n)
-            if c.reg_loss:
-                parts["reg"] = parts["reg"] + mse(self.branches[m].rec(th[m]), phi[m]) + mse(th[m], th_w)
+        parts = avca_style_losses([th[m] for m in self.active], [th_n[m] for m in self.active],
+                                  [phi[m] for m in self.active], [self.branches[m].rec for m in self.active],
+                                  th_w, th_w_n, batch.text, self.dec, c.margin, c.reg_loss)
         if c.use_kl:
             w_train = self.w_proj(batch.class_text)  # (C_train, 64)
             logits = -sum(torch.cdist(th[m], w_train) for m in self.active) / c.kl_temperature

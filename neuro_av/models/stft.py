@@ -24,12 +24,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from neuro_av.functional.lif import LIFStepParams
-from neuro_av.models.base import ClipBatch, TrainBatch, ZSLModel
+from neuro_av.models.base import ClipBatch, TrainBatch, ZSLConfig, ZSLModel
 from neuro_av.models.blocks import EmbeddingNet, TransformerLayer, masked_mean
+from neuro_av.models.losses import avca_style_losses
 from neuro_av.models.partition import Partition, SnnInput, SnnOutput, SpikingBranch
 from neuro_av.models.spiking import GLP, TSF, MultiScaleTucker
 
@@ -44,14 +44,9 @@ ABLATIONS = {
 
 
 @dataclass(frozen=True)
-class STFTConfig:
-    audio_dim: int = 512
-    video_dim: int = 512
-    text_dim: int = 300
-    dim_out: int = 64
+class STFTConfig(ZSLConfig):
     encoder_hidden: int = 512
     token_dim: int = 300  # D_emb
-    decoder_hidden: int = 512
     slots: int = 8  # K latent knowledge slots (0: no combiner)
     heads: int = 3
     dim_head: int = 100
@@ -71,13 +66,9 @@ class STFTConfig:
     tucker_scales: tuple[int, ...] = (64, 128, 256)
     use_tucker: bool = True  # False: concatenation + Linear
     use_cmt: bool = True
-    dropout_encoder: float = 0.25
-    dropout_decoder: float = 0.2
-    dropout_additional: float = 0.1
-    bn_momentum: float = 0.1
-    margin: float = 1.0
 
     def __post_init__(self):
+        super().__post_init__()
         if not self.snn_widths:
             raise ValueError("snn_widths needs at least one layer")
         if self.tucker_rank < 1 or not self.tucker_scales:
@@ -186,18 +177,10 @@ class STFT(ZSLModel):
         return self.w_proj(text)
 
     def forward(self, batch: TrainBatch):
-        c, mse = self.cfg, F.mse_loss
-        trip = lambda a, p, n: F.triplet_margin_loss(a, p, n, margin=c.margin)
         snn_in, state = self.pre(batch.pos)
         th, phi = self._post(state, self.snn(snn_in))
         th_n = self.clip_embeddings(batch.neg)
         th_w, th_w_n = self.w_proj(batch.text), self.w_proj(batch.neg_text)
-        w, rho_w = batch.text, self.dec(th_w)
-        parts = {"rec": mse(w, rho_w), "cross_triplet": 0.0, "text_triplet": 0.0, "reg": 0.0}
-        for k, m in enumerate(CHAINS):
-            rho, rho_n = self.dec(th[k]), self.dec(th_n[k])
-            parts["rec"] = parts["rec"] + mse(w, rho)
-            parts["cross_triplet"] = parts["cross_triplet"] + trip(rho_w, rho, rho_n)
-            parts["text_triplet"] = parts["text_triplet"] + trip(th_w, th[k], th_n[k]) + trip(th[k], th_w, th_w_n)
-            parts["reg"] = parts["reg"] + mse(self.rec[m](th[k]), phi[m]) + mse(th[k], th_w)
+        parts = avca_style_losses(th, th_n, [phi[m] for m in CHAINS], [self.rec[m] for m in CHAINS],
+                                  th_w, th_w_n, batch.text, self.dec, self.cfg.margin)
         return sum(parts.values()), parts
