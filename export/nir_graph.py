@@ -1,0 +1,97 @@
+"""The spiking branch as a NIR graph, with neuro-av's own Norse → NIR mapping.
+
+Not ``norse.torch.to_nir`` (1.1.0 writes τ = dt/τ_inv and 0-d parameters) and not nirtorch's default
+Affine mapping (2.6 drops the bias): each chain of a :class:`SpikingBranch` becomes
+``<chain>.input → <chain>.fc<i> (Affine) → <chain>.lif<i> (CubaLIF) → … → <chain>.output``.
+
+Sharp edges:
+
+- **Units**: τ in seconds, per-neuron arrays of shape (N,) for every parameter (0-d arrays break
+  ``nir.write``). Norse's step adds the input to the current (``i ← i + x``) before integrating; in
+  NIR's ``τ_s dI/dt = −I + w_in·S`` under forward Euler that is ``w_in = τ_s/dt`` (and ``r = 1``).
+- **dt** is not part of NIR: it is in the graph metadata (``dt_s``), with the reset mode
+  (``reset = "zero"``: v ← v_reset on a spike) and the model config (JSON); importing a foreign graph
+  takes dt as an explicit argument.
+- **Dynamic thresholds**: NIR has no such neuron. A CubaLIF stores the base threshold θ_0 and node
+  metadata ``threshold_input`` naming the stream that carries θ_t (``<chain>.lif<i>.threshold``);
+  other tools see a static-threshold neuron, neuro-av's Lava builder adds a threshold port.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import nir
+import numpy as np
+
+from neuro_av.errors import NeuroAVError
+
+RESET_MODE = "zero"
+SUPPORTED_NODES = (nir.Input, nir.Output, nir.Affine, nir.Linear, nir.LIF, nir.CubaLIF, nir.IF)
+
+
+class NIRExportError(NeuroAVError, ValueError):
+    """A graph neuro-av cannot write or read; the message lists what to change."""
+
+
+def _vec(value, n: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(value, dtype=np.float32), (n,)).copy()
+
+
+def snn_to_nir(branch, threshold_base: float, dynamic_threshold: bool, config: dict | None = None) -> nir.NIRGraph:
+    """NIR graph of a :class:`neuro_av.models.partition.SpikingBranch` (weights as float32)."""
+    p = branch.lif_params
+    nodes, edges = {}, []
+    for chain, layers in branch.chains.items():
+        n_in = layers[0].in_features
+        nodes[f"{chain}.input"] = nir.Input(input_type=np.array([n_in]))
+        prev = f"{chain}.input"
+        for i, layer in enumerate(layers):
+            n = layer.out_features
+            fc, lif = f"{chain}.fc{i}", f"{chain}.lif{i}"
+            nodes[fc] = nir.Affine(weight=layer.weight.detach().cpu().numpy().astype(np.float32),
+                                   bias=layer.bias.detach().cpu().numpy().astype(np.float32))
+            meta = {"threshold_input": f"{lif}.threshold"} if dynamic_threshold else {}
+            nodes[lif] = nir.CubaLIF(
+                tau_syn=_vec(p.tau_syn_s, n), tau_mem=_vec(p.tau_mem_s, n), r=_vec(1.0, n),
+                v_leak=_vec(p.v_leak, n), v_threshold=_vec(threshold_base, n), v_reset=_vec(p.v_reset, n),
+                w_in=_vec(p.tau_syn_s / p.dt_s, n), metadata=meta)
+            edges += [(prev, fc), (fc, lif)]
+            prev = lif
+        nodes[f"{chain}.output"] = nir.Output(output_type=np.array([layers[-1].out_features]))
+        edges.append((prev, f"{chain}.output"))
+    metadata = {"dt_s": float(p.dt_s), "reset": RESET_MODE, "producer": "neuro-av",
+                "neuron_model": "norse lif_feed_forward_step (current jump, then Euler)",
+                "config": json.dumps(config or {})}
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
+
+
+def write_graph(graph: nir.NIRGraph, path: Path) -> None:
+    """``nir.write`` through a temporary file, so a crash leaves no half-written graph."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    nir.write(str(tmp), graph)
+    os.replace(tmp, path)
+
+
+def read_graph(path: Path, dt_s: float | None = None) -> tuple[nir.NIRGraph, float]:
+    """Read any NIR graph made of Input/Output/Affine/Linear/LIF/CubaLIF/IF nodes (recurrent edges
+    allowed); returns the graph and its dt — from ``dt_s`` if given, else from neuro-av's metadata."""
+    path = Path(path)
+    if not path.is_file():
+        raise NIRExportError(f"NIR graph {path} does not exist")
+    graph = nir.read(str(path))
+    unsupported = sorted(f"{name} ({type(node).__name__})" for name, node in graph.nodes.items()
+                         if not isinstance(node, SUPPORTED_NODES))
+    if unsupported:
+        raise NIRExportError(f"{path}: unsupported NIR nodes {', '.join(unsupported)}; neuro-av reads "
+                             f"{', '.join(c.__name__ for c in SUPPORTED_NODES)}")
+    if dt_s is None:
+        if "dt_s" not in graph.metadata:
+            raise NIRExportError(f"{path} does not record its time step: pass dt explicitly (--dt SECONDS); "
+                                 "the NIR paper's graphs use 1e-4 s")
+        dt_s = float(np.asarray(graph.metadata["dt_s"]))
+    if dt_s <= 0:
+        raise NIRExportError(f"dt must be positive, got {dt_s}")
+    return graph, dt_s
