@@ -31,13 +31,20 @@ def run_chain(spikes_in: np.ndarray, layers: Sequence[LifLayer], tag: str) -> li
     from lava.proc.io.source import RingBuffer as Source
     from lava.proc.lif.process import LIF
 
+    from neuro_av.export.lava_dt_lif.process import DynamicThresholdLIF
+
     steps = spikes_in.shape[0]
     source = Source(data=np.asarray(spikes_in, dtype=float).T)  # Lava wants [N, T]
     port, sinks = source.s_out, []
     for layer in layers:
         n_out = layer.weights.shape[0]
         dense = Dense(weights=np.asarray(layer.weights, dtype=float))
-        lif = LIF(shape=(n_out,), du=layer.du, dv=layer.dv, vth=layer.vth, bias_mant=layer.bias)
+        if np.ndim(layer.vth) == 2:  # per-step thresholds [T, N], streamed into the th_in port
+            lif = DynamicThresholdLIF(shape=(n_out,), du=layer.du, dv=layer.dv, vth=float(np.mean(layer.vth)),
+                                      bias_mant=layer.bias)
+            Source(data=np.asarray(layer.vth, dtype=float).T).s_out.connect(lif.th_in)
+        else:
+            lif = LIF(shape=(n_out,), du=layer.du, dv=layer.dv, vth=layer.vth, bias_mant=layer.bias)
         sink = Sink(shape=(n_out,), buffer=steps)
         port.connect(dense.s_in)
         dense.a_out.connect(lif.a_in)

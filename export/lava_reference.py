@@ -30,13 +30,21 @@ WEIGHT_BITS = 8
 
 
 class LifLayer(NamedTuple):
-    """One Dense -> LIF layer; ``weights`` is [N_out, N_in]; float or integer units per backend."""
+    """One Dense -> LIF layer; ``weights`` is [N_out, N_in]; float or integer units per backend.
+
+    ``vth`` is a number (Lava's LIF) or a [T, N] array of per-step thresholds (neuro-av's
+    ``DynamicThresholdLIF``, whose threshold arrives through an in-port each step).
+    """
 
     weights: np.ndarray
     du: float
     dv: float
-    vth: float
+    vth: float | np.ndarray
     bias: float = 0.0
+
+
+def _threshold(vth, t: int):
+    return vth[t] if np.ndim(vth) == 2 else vth
 
 
 def _delayed_input(weights: np.ndarray, spikes_in: np.ndarray) -> np.ndarray:
@@ -57,7 +65,7 @@ def run_float(spikes_in: np.ndarray, layers: Sequence[LifLayer]) -> list[np.ndar
         for t in range(x.shape[0]):
             u = u * (1 - layer.du) + x[t]
             v = v * (1 - layer.dv) + u + layer.bias
-            s[t] = v > layer.vth
+            s[t] = v > _threshold(layer.vth, t)
             v[s[t] > 0] = 0
         out.append(s)
     return out
@@ -85,14 +93,14 @@ def run_fixed(spikes_in: np.ndarray, layers: Sequence[LifLayer]) -> list[np.ndar
         x = _delayed_input(truncate_weights(layer.weights), s)
         u = np.zeros(x.shape[1], dtype=np.int64)
         v = np.zeros(x.shape[1], dtype=np.int64)
-        vth = int(layer.vth) << THRESHOLD_SHIFT
+        vth = np.asarray(layer.vth).astype(np.int64) << THRESHOLD_SHIFT
         s = np.zeros_like(x)
         for t in range(x.shape[0]):
             u = _decay(u, int(layer.du) + CURRENT_DECAY_OFFSET) + (x[t] << ACTIVATION_SHIFT)
             u = np.where(u > max_state, u - 2 * max_state, u)
             u = np.where(u <= -max_state, u + 2 * max_state, u)
             v = np.clip(_decay(v, int(layer.dv)) + u + int(layer.bias), -max_state + 1, max_state - 1)
-            s[t] = v > vth
+            s[t] = v > _threshold(vth, t)
             v[s[t] > 0] = 0
         out.append(s)
     return out

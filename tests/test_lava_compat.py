@@ -109,3 +109,24 @@ def test_oracle_float_is_the_hand_computed_trajectory():
     # with vth 0.95: v(1) = 1 spikes and resets; then v = [.5, .5] stays below
     layer = ref.LifLayer(np.array([[1.0]]), du=0.5, dv=0.5, vth=0.95)
     np.testing.assert_array_equal(ref.run_float(spikes, [layer])[0][:, 0], [0, 1, 0, 0])
+
+
+@pytest.mark.lava
+@pytest.mark.parametrize("tag", ["floating_pt", "fixed_pt"])
+def test_dynamic_threshold_lif_process_matches_the_oracle(tag):
+    """neuro-av's LIF process with a threshold in-port: per-step thresholds change the spikes."""
+    from neuro_av.export.lava_chain import run_chain
+
+    rng = np.random.default_rng(5)
+    spikes_in = (rng.random((30, 5)) < 0.4).astype(float)
+    static = _chain(tag, rng)
+    run = ref.run_float if tag == "floating_pt" else ref.run_fixed
+    low, high = (0.3, 2.0) if tag == "floating_pt" else (50, 400)
+    per_step = lambda n: rng.uniform(low, high, (30, n)) if tag == "floating_pt" else rng.integers(low, high, (30, n))
+    dynamic = [layer._replace(vth=per_step(layer.weights.shape[0])) for layer in static]
+    got = run_chain(spikes_in, dynamic, tag)
+    expected = run(spikes_in, dynamic)
+    for g, e in zip(got, expected):
+        np.testing.assert_array_equal(g, e)
+        assert 0 < g.sum() < g.size
+    assert any(not np.array_equal(a, b) for a, b in zip(expected, run(spikes_in, static))), "thresholds must matter"

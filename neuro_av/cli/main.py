@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"neuro-av {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"neuro-av {args.command}: interrupted", file=sys.stderr)
+        hint = " — completed epochs are kept; run the same command with --resume" if args.command == "train" else ""
+        print(f"neuro-av {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
 
 

@@ -34,12 +34,10 @@ class TrainConfig:
 # AVCA's protocol on the real benchmarks: 50 epochs × 500 batches of 256 (MODELS.md).
 BENCHMARK_TRAINING = {"epochs": 50, "batches_per_epoch": 500, "batch_size": 256}
 MODEL_TRAINING = {"mft": {"clips_per_class": 2}}
-# On the 2-core embedded benchmark MDFT's 512-wide RJLU / CRM cost ~4x STFT per clip: smaller batches.
-SMALL_DATA_TRAINING = {"mdft": {"batch_size": 64}}
 
 
 def training_defaults(model: str, dataset: str) -> dict[str, Any]:
-    out = dict(BENCHMARK_TRAINING) if dataset in KNOWN_DATASETS else dict(SMALL_DATA_TRAINING.get(model, {}))
+    out = dict(BENCHMARK_TRAINING) if dataset in KNOWN_DATASETS else {}
     out.update(MODEL_TRAINING.get(model, {}))
     return out
 
