@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 
 def register(sub) -> None:
@@ -47,8 +48,9 @@ def build_configs(args):
 
     if args.model not in MODELS:
         raise ValueError(f"unknown model {args.model!r}; known: {', '.join(sorted(MODELS))}")
-    data_cfg = DataConfig(root=str(args.data), dataset=args.dataset, features=args.features, layout=args.layout,
-                          text_alignment=args.text_alignment)
+    # absolute, so `evaluate` / `export` / `sim` find the data from any working directory
+    data_cfg = DataConfig(root=str(Path(args.data).resolve()), dataset=args.dataset, features=args.features,
+                          layout=args.layout, text_alignment=args.text_alignment)
     train_over, model_over = split_overrides(args.set, MODELS[args.model][0])
     model_over = {**ablation_overrides(args.model, args.ablation), **model_over}
     train_values = {**training_defaults(args.model, args.dataset), **train_over}

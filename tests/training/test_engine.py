@@ -39,6 +39,7 @@ def test_train_writes_a_complete_run_and_evaluate_reproduces_it(small_data, tmp_
     assert metrics["model"] == model and 0 <= metrics["best_epoch"] < 3 and 0 <= metrics["HM"] <= 100
     config = json.loads((out / "config.json").read_text())
     assert config["model_name"] == model and config["versions"]["norse"] == "1.1.0"
+    assert Path(config["data_config"]["root"]).is_absolute()
     assert len((out / "train.log").read_text().splitlines()) == 3 + metrics["best_epoch"] + 1
     assert not (out / "state.pt").exists()
     costs = metrics["costs"]
