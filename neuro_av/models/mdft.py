@@ -82,6 +82,9 @@ class MDFTConfig(ZSLConfig):
         super().__post_init__()
         if self.hidden % self.rjlu_chunks:
             raise ValueError(f"hidden ({self.hidden}) must be divisible by rjlu_chunks ({self.rjlu_chunks})")
+        if any(self.hidden % w for w in self.snn_widths):
+            raise ValueError(f"every snn width must divide hidden ({self.hidden}) so that AP pools exactly; "
+                             f"got {self.snn_widths}")
         if self.egm_source not in ("input", "encoded"):
             raise ValueError(f"egm_source {self.egm_source!r} is not 'input' or 'encoded'")
         if self.egm_source == "input" and self.video_dim != self.hidden:
@@ -96,6 +99,11 @@ class MDFTConfig(ZSLConfig):
     def lif(self) -> LIFStepParams:
         return LIFStepParams(tau_syn_s=self.tau_syn_s, tau_mem_s=self.tau_mem_s, dt_s=self.dt_s,
                              surrogate_alpha=self.surrogate_alpha)
+
+
+def _pool_to(x: torch.Tensor, width: int) -> torch.Tensor:
+    """AP: average pooling of the feature axis (..., D) down to ``width`` (D divisible by width)."""
+    return x.reshape(*x.shape[:-1], width, x.shape[-1] // width).mean(-1)
 
 
 def _minmax(x: torch.Tensor, eps: float) -> torch.Tensor:
@@ -164,8 +172,8 @@ class MDFT(ZSLModel):
             if not c.dynamic_threshold:
                 out.append(torch.full((1, 1, width), c.threshold_base, device=s.device))
                 continue
-            s_w = F.adaptive_avg_pool1d(s, width)  # AP to the layer width, (B, T, N)
-            e_w = F.adaptive_avg_pool1d(events.abs(), width)
+            s_w = _pool_to(s, width)  # AP to the layer width, (B, T, N)
+            e_w = _pool_to(events.abs(), width)
             n = _minmax(s_w, c.norm_eps)
             phi = torch.sigmoid(s_w)
             omega = -n * torch.log((1 / n + e_w).clamp_min(c.norm_eps))
