@@ -19,7 +19,7 @@ import numpy as np
 import nir
 
 
-def _chains(graph: nir.NIRGraph) -> dict[str, list[tuple[str, str]]]:
+def chains_of(graph: nir.NIRGraph) -> dict[str, list[tuple[str, str]]]:
     """input node -> [(affine, cubalif), ...] following the edges."""
     succ = {}
     for a, b in graph.edges:
@@ -48,7 +48,7 @@ def simulate(graph: nir.NIRGraph, dt_s: float, currents: dict[str, np.ndarray],
     """Spikes (B, T, N) of every CubaLIF node, for graded inputs (B, T, N_in) keyed by Input node."""
     thresholds = thresholds or {}
     spikes = {}
-    for inp, pairs in _chains(graph).items():
+    for inp, pairs in chains_of(graph).items():
         s_prev = np.asarray(currents[inp], dtype=np.float64)
         for fc, lif in pairs:
             a, n = graph.nodes[fc], graph.nodes[lif]
