@@ -75,20 +75,25 @@ def _chain(tag, rng):
             ref.LifLayer(np.round(rng.normal(30, 50, (4, 9))), du=2000, dv=1200, vth=150)]
 
 
-@pytest.mark.lava
-@pytest.mark.parametrize("tag", ["floating_pt", "fixed_pt"])
-def test_dense_lif_network_runs_and_matches_numpy_oracle(tag):
+def _assert_lava_matches_oracle(spikes_in, layers, tag):
+    """Run the chain in Lava; every layer must equal the oracle and be neither silent nor saturated."""
     from neuro_av.export.lava_chain import run_chain
 
-    rng = np.random.default_rng(11)
-    spikes_in = (rng.random((40, 5)) < 0.35).astype(float)
-    layers = _chain(tag, rng)
     got = run_chain(spikes_in, layers, tag)
     expected = (ref.run_float if tag == "floating_pt" else ref.run_fixed)(spikes_in, layers)
-    assert [g.shape for g in got] == [(40, 9), (40, 4)]
     for g, e in zip(got, expected):
         assert 0 < g.sum() < g.size, "the check needs a layer that neither stays silent nor saturates"
         np.testing.assert_array_equal(g, e)
+    return got
+
+
+@pytest.mark.lava
+@pytest.mark.parametrize("tag", ["floating_pt", "fixed_pt"])
+def test_dense_lif_network_runs_and_matches_numpy_oracle(tag):
+    rng = np.random.default_rng(11)
+    spikes_in = (rng.random((40, 5)) < 0.35).astype(float)
+    got = _assert_lava_matches_oracle(spikes_in, _chain(tag, rng), tag)
+    assert [g.shape for g in got] == [(40, 9), (40, 4)]
 
 
 def test_oracle_fixed_point_decay_rounds_toward_zero():
@@ -115,8 +120,6 @@ def test_oracle_float_is_the_hand_computed_trajectory():
 @pytest.mark.parametrize("tag", ["floating_pt", "fixed_pt"])
 def test_dynamic_threshold_lif_process_matches_the_oracle(tag):
     """neuro-av's LIF process with a threshold in-port: per-step thresholds change the spikes."""
-    from neuro_av.export.lava_chain import run_chain
-
     rng = np.random.default_rng(5)
     spikes_in = (rng.random((30, 5)) < 0.4).astype(float)
     static = _chain(tag, rng)
@@ -124,9 +127,6 @@ def test_dynamic_threshold_lif_process_matches_the_oracle(tag):
     low, high = (0.3, 2.0) if tag == "floating_pt" else (50, 400)
     per_step = lambda n: rng.uniform(low, high, (30, n)) if tag == "floating_pt" else rng.integers(low, high, (30, n))
     dynamic = [layer._replace(vth=per_step(layer.weights.shape[0])) for layer in static]
-    got = run_chain(spikes_in, dynamic, tag)
+    _assert_lava_matches_oracle(spikes_in, dynamic, tag)
     expected = run(spikes_in, dynamic)
-    for g, e in zip(got, expected):
-        np.testing.assert_array_equal(g, e)
-        assert 0 < g.sum() < g.size
     assert any(not np.array_equal(a, b) for a, b in zip(expected, run(spikes_in, static))), "thresholds must matter"

@@ -6,22 +6,13 @@ import numpy as np
 import pytest
 import torch
 
+from export_fixtures import branch_through_nir, clip_streams, random_clips, small_model
 from neuro_av.export.nir_graph import NIRExportError, read_graph, snn_to_nir, write_graph
 from neuro_av.export.nir_reference import simulate
-from neuro_av.models.base import ClipBatch
-from neuro_av.models.registry import build_model, make_config
-
-SMALL_STFT = {"snn_widths": (24, 16), "token_dim": 32, "heads": 2, "dim_head": 16, "tucker_scales": (8,),
-              "tucker_rank": 2, "encoder_hidden": 48, "decoder_hidden": 48, "slots": 4}
-
-
-def _model():
-    torch.manual_seed(3)
-    return build_model("stft", make_config("stft", "SynthAV", SMALL_STFT)).eval()
 
 
 def test_round_trip_keeps_time_constants_shapes_dtypes_and_metadata(tmp_path):
-    model = _model()
+    model = small_model("stft")
     graph = snn_to_nir(model.snn, model.cfg.threshold_base, True, {"model": "stft"})
     write_graph(graph, tmp_path / "snn.nir")
     back, dt = read_graph(tmp_path / "snn.nir")
@@ -41,19 +32,9 @@ def test_round_trip_keeps_time_constants_shapes_dtypes_and_metadata(tmp_path):
 
 
 def test_norse_branch_and_nir_oracle_agree_spike_for_spike(tmp_path):
-    model = _model().double()
-    torch.manual_seed(0)
-    x = ClipBatch(torch.randn(3, 8, 512, dtype=torch.float64), torch.randn(3, 8, 512, dtype=torch.float64),
-                  torch.ones(3, 8, dtype=torch.bool))
-    pre, snn, _ = model.partition()
-    with torch.no_grad():
-        snn_in, _ = pre(x)
-        out = snn(snn_in)
-    write_graph(snn_to_nir(snn, model.cfg.threshold_base, True), tmp_path / "snn.nir")
-    graph, dt = read_graph(tmp_path / "snn.nir")
-    currents = {f"{c}.input": snn_in.current[c].numpy() for c in snn_in.current}
-    thresholds = {f"{c}.lif{i}.threshold": th.numpy() for c, ths in snn_in.thresholds.items() for i, th in enumerate(ths)}
-    ref = simulate(graph, dt, currents, thresholds)
+    model = small_model("stft").double()
+    snn_in, out, graph, dt = branch_through_nir(model, random_clips(3, dtype=torch.float64), tmp_path)
+    ref = simulate(graph, dt, *clip_streams(snn_in))
     total = 0
     for chain, layers in out.spikes.items():
         for i, spikes in enumerate(layers):

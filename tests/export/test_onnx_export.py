@@ -4,14 +4,9 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from export_fixtures import small_model
 from neuro_av.export.onnx_export import export_onnx
 from neuro_av.models.base import ClipBatch
-from neuro_av.models.registry import build_model, make_config
-
-SMALL = {"stft": {"snn_widths": (24, 16), "token_dim": 32, "heads": 2, "dim_head": 16, "tucker_scales": (8,),
-                  "tucker_rank": 2, "encoder_hidden": 48, "decoder_hidden": 48, "slots": 4},
-         "mdft": {"hidden": 64, "snn_widths": (16, 16, 16), "heads": 2, "dim_head": 32, "mlp_dim": 64,
-                  "rjlu_chunks": 4, "rjlu_heads": 2, "decoder_hidden": 64, "egm_source": "encoded"}}
 
 
 def clips(b, seed):
@@ -23,8 +18,7 @@ def clips(b, seed):
 
 @pytest.mark.parametrize("name", ["stft", "mdft"])
 def test_pre_and_post_export_with_parity(tmp_path, name):
-    torch.manual_seed(0)
-    model = build_model(name, make_config(name, "SynthAV", SMALL[name]))
+    model = small_model(name, seed=0)
     report = export_onnx(model, clips(3, 1), clips(5, 2), tmp_path)
     assert (tmp_path / "pre.onnx").is_file() and (tmp_path / "post.onnx").is_file()
     assert report["check_batch"] == 5
