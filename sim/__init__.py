@@ -1,1 +1,2 @@
-"""Sim."""
+"""Co-simulation of the deployed hybrid (imports as ``neuro_av.sim``): backends, counters, energy
+model and reports. Not built yet; see README, "Status"."""
