@@ -118,9 +118,10 @@ def test_torchrun_two_cpu_processes(small_data, tmp_path):
     with socket.socket() as s:  # a free loopback port for the rendezvous
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr",
-                           "127.0.0.1", "--master_port", str(port), "-m", "neuro_av", "train", "--model", "avca", "--data", str(small_data), "--out",
-                           str(out), *SMALL], capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                "--master_addr", "127.0.0.1", "--master_port", str(port)]
+    proc = subprocess.run([*launcher, "-m", "neuro_av", "train", "--model", "avca", "--data", str(small_data),
+                           "--out", str(out), *SMALL], capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["world_size"] == 2
