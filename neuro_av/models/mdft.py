@@ -13,7 +13,7 @@ Two streams over a clip's T steps (encoded audio a_t, visual v_t, D = 512):
 - heads ``O_av = AV_proj(F)``, ``O_w = W_proj(w)``, reconstruction of w; loss L_n + L_p + L_r.
 
 Reconstructions (MODELS.md; each a config field): AP(x) splits a D-vector into ``rjlu_chunks``
-tokens (RJLU) or average-pools it to a layer's width (thresholds); the RJLU gate is squashed by σ;
+tokens (RJLU) or average-pools it to a layer's width (thresholds); the RJLU gate is squashed by σ (``rjlu_gate_sigmoid``);
 N is min-max normalisation to (ε, 1]; the log argument is clamped positive; θ is clamped to
 [θ_min, θ_max] = [0.1 θ_0, 10 θ_0]; the CRM projects spikes (N_L wide) to D before σ; h_T joins
 the MHCA context; EGM runs on the visual input features (a fixed sensor in front of the network).
@@ -45,6 +45,7 @@ ABLATIONS = {
     "fixed_threshold_0.5": {"dynamic_threshold": False, "threshold_base": 0.5},
     "no_triplet": {"use_triplet": False}, "no_projection_loss": {"use_projection_loss": False},
     "no_reconstruction_loss": {"use_reconstruction_loss": False},
+    "raw_rjlu_gate": {"rjlu_gate_sigmoid": False},  # the reconstruction undone (not a seed ablation)
 }
 
 
@@ -52,6 +53,7 @@ ABLATIONS = {
 class MDFTConfig(ZSLConfig):
     hidden: int = 512  # T_hid, encoder output and token width
     rjlu_chunks: int = 8
+    rjlu_gate_sigmoid: bool = True  # reconstruction: g = σ(C_a + C_v); False uses C_a + C_v as the seed prints
     rjlu_heads: int = 4
     heads: int = 8
     dim_head: int = 64
@@ -115,6 +117,7 @@ class RJLU(nn.Module):
     def __init__(self, c: MDFTConfig):
         super().__init__()
         self.chunks = c.rjlu_chunks
+        self.gate_sigmoid = c.rjlu_gate_sigmoid
         width = c.hidden // c.rjlu_chunks
         self.h0 = nn.Parameter(torch.zeros(c.hidden))
         self.ca_a = TransformerLayer(width, c.rjlu_heads, width // c.rjlu_heads, width, c.dropout_encoder, cross=True)
@@ -134,7 +137,7 @@ class RJLU(nn.Module):
             c_v = self.ca_v(self._tokens(v[:, t]), context=self._tokens(h)).flatten(1)
             sa = self.sa(torch.stack([a[:, t], h, v[:, t]], dim=1))  # (B, 3, D)
             s_t = (self.mlp(sa) + sa).mean(dim=1)
-            g = torch.sigmoid(c_a + c_v)
+            g = torch.sigmoid(c_a + c_v) if self.gate_sigmoid else c_a + c_v
             h_new = g * h + (1 - g) * s_t
             valid = mask[:, t, None]
             h = torch.where(valid, h_new, h)
