@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from neuro_av.models.base import ClipBatch
-from neuro_av.models.partition import SnnOutput
+from neuro_av.models.partition import SnnInput, SnnOutput
 
 OPSET = 17
 CLIP_INPUTS = ("audio", "video", "mask")
@@ -115,7 +115,8 @@ def export_onnx(model, example: ClipBatch, check: ClipBatch, out_dir: Path) -> d
     def post_args(clips: ClipBatch):
         with torch.no_grad():
             outs = dict(zip(pre_names, pre(*clips)))
-            snn_in, _ = model.pre(clips)
+            snn_in = SnnInput({c: outs[f"current.{c}"] for c in chains},
+                              {c: [outs[f"threshold.{c}.{i}"] for i in range(chains[c])] for c in chains}, clips.mask)
             spikes = snn(snn_in).spikes
         return (*clips, *[outs[n] for n in state_names], *[spikes[c][i] for c in sorted(chains) for i in range(chains[c])])
 

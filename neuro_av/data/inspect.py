@@ -11,7 +11,7 @@ import numpy as np
 
 from neuro_av.data.features import EXTENSIONS, MODALITIES, class_file, detect_layout, features_dir, read_class_file
 from neuro_av.data.splits import FEATURE_FOLDERS, SPLIT_FOLDERS, SPLIT_STEMS, DataError, dataset_spec, load_class_splits
-from neuro_av.data.text import load_text_embeddings, read_name_map, read_text_dict, text_file, legacy_mismatches
+from neuro_av.data.text import align_text, legacy_mismatches, read_name_map, read_text_dict, text_file
 
 
 def _folder_stats(feat_dir: Path, folder: str, names, layout: str, problems: list[str]) -> dict:
@@ -91,7 +91,7 @@ def inspect_dataset(root: Path, dataset: str, features: str = "main", layout: st
         text = read_text_dict(tpath)
         csv_path = root / dataset / "class-split" / spec.w2v_csv if spec.w2v_csv else None
         name_map = read_name_map(csv_path)
-        load_text_embeddings(root, dataset, features, splits.all_classes)  # raises on a missing vector
+        align_text(splits.all_classes, text, name_map, "by_name", source=str(tpath))  # raises on a missing vector
         report["text"] = {"file": str(tpath), "vectors": len(text), "dim": int(next(iter(text.values())).shape[0]),
                           "legacy_avca_differs": len(legacy_mismatches(splits.all_classes, text, name_map))}
     except DataError as exc:

@@ -25,7 +25,7 @@ def cost_report(model, clips: ClipBatch) -> dict:
 
     def linear_hook(mod, inp, out):
         if id(mod) not in snn_linears:
-            macs["ann"] += inp[0].numel() / mod.in_features * mod.in_features * mod.out_features
+            macs["ann"] += inp[0].numel() * mod.out_features  # rows × in × out
 
     def attn_hook(mod, inp, out):
         q_len = inp[0].shape[1]

@@ -65,9 +65,9 @@ class SpikingBranch(nn.Module):
         mask = x.mask.detach().to(torch.float32)
         n = max(float(mask.shape[0]), 1.0)
         macs = acs = 0.0
+        steps = float(mask.sum())
         for name, layers in self.chains.items():
-            steps = mask.sum()
-            macs += float(steps) * layers[0].in_features * layers[0].out_features / n
+            macs += steps * layers[0].in_features * layers[0].out_features / n
             for layer, s_in in zip(layers[1:], out.spikes[name][:-1]):
                 acs += float((s_in.detach() * mask.unsqueeze(-1)).sum()) * layer.out_features / n
         return {"first_layer_macs": macs, "synops": acs}

@@ -43,23 +43,19 @@ def training_defaults(model: str, dataset: str) -> dict[str, Any]:
 
 
 def parse_value(raw: str, annotation) -> Any:
-    """``raw`` converted to a dataclass field's type (bool, int, float, str, tuple of floats)."""
-    kind = annotation if isinstance(annotation, type) else None
-    text = str(annotation)
-    if kind is bool or text == "bool":
+    """``raw`` converted to a resolved field type (``typing.get_type_hints``): bool, int, float, str, or
+    a tuple of one element type (comma-separated)."""
+    if annotation is bool:
         if raw.lower() in ("1", "true", "yes", "on"):
             return True
         if raw.lower() in ("0", "false", "no", "off"):
             return False
         raise ValueError(f"{raw!r} is not a boolean (true/false)")
-    if kind is int or text == "int":
-        return int(raw)
-    if kind is float or text == "float":
-        return float(raw)
-    if text.startswith("tuple"):
-        inner = typing.get_args(annotation) if not isinstance(annotation, str) else ()
-        conv = int if "int" in text and "float" not in text else float
-        return tuple(conv(x) for x in raw.split(",") if x.strip())
+    if annotation in (int, float):
+        return annotation(raw)
+    if typing.get_origin(annotation) is tuple:
+        element = typing.get_args(annotation)[0]
+        return tuple(element(x) for x in raw.split(",") if x.strip())
     return raw
 
 
