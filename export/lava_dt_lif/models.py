@@ -15,6 +15,14 @@ from lava.proc.lif.models import AbstractPyLifModelFixed, AbstractPyLifModelFloa
 from neuro_av.export.lava_dt_lif.process import DynamicThresholdLIF
 
 
+def _window_reset(model) -> None:
+    """Zero u and v at the first step of the neuron's window (see the process docstring)."""
+    interval = model.proc_params.get("reset_interval", 0)
+    if interval and (model.time_step - 1) % interval == model.proc_params.get("reset_offset", 0):
+        model.u[:] = 0
+        model.v[:] = 0
+
+
 @implements(proc=DynamicThresholdLIF, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
@@ -24,6 +32,7 @@ class PyDynamicThresholdLIFFloat(AbstractPyLifModelFloat):
     vth: float = LavaPyType(float, float)
 
     def run_spk(self):
+        _window_reset(self)
         self.theta = self.th_in.recv()
         super().run_spk()
 
@@ -43,6 +52,7 @@ class PyDynamicThresholdLIFFixed(AbstractPyLifModelFixed):
         self.isthrscaled = True  # the threshold is streamed: scaled per step in run_spk
 
     def run_spk(self):
+        _window_reset(self)
         self.effective_vth = np.left_shift(self.th_in.recv().astype(np.int64), self.vth_shift)
         super().run_spk()
 

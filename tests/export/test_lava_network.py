@@ -1,0 +1,63 @@
+"""NIR → Lava: float spike for spike equal to Norse; fixed point measured; many clips per network."""
+import numpy as np
+import pytest
+import torch
+
+from export_fixtures import branch_through_nir, clip_streams, random_clips, small_model
+from neuro_av.export.fixed_point import quantise
+from neuro_av.export.lava_network import run_plan
+from neuro_av.export.lava_plan import plan_from_nir
+
+pytestmark = pytest.mark.lava
+
+
+def _model_with_biases(name: str):
+    model = small_model(name).double()
+    with torch.no_grad():  # non-zero biases, so the bias path is exercised
+        for layers in model.snn.chains.values():
+            for layer in layers:
+                layer.bias.uniform_(-0.2, 0.2)
+    return model
+
+
+@pytest.mark.parametrize("name", ["stft", "mdft"])
+def test_norse_and_lava_float_agree_on_every_spike_bin(tmp_path, name):
+    snn_in, out, graph, dt = branch_through_nir(_model_with_biases(name), random_clips(3, dtype=torch.float64), tmp_path)
+    lava = run_plan(plan_from_nir(graph, dt), *clip_streams(snn_in), clips_per_run=2)
+    assert lava.builds == 1
+    for chain, layers in out.spikes.items():
+        for i, spikes in enumerate(layers):
+            norse = spikes.numpy()
+            assert 0 < norse.sum() < norse.size
+            bins = norse.size
+            differ = int((lava.spikes[f"{chain}.lif{i}"] != norse).sum())
+            assert differ == 0, f"{chain}.lif{i}: {differ} of {bins} spike bins differ"
+
+
+def test_clips_in_one_network_equal_clips_run_alone(tmp_path):
+    """Window resets and silenced thresholds isolate clips: batch run == one run per clip."""
+    snn_in, _, graph, dt = branch_through_nir(_model_with_biases("stft"), random_clips(3, dtype=torch.float64), tmp_path)
+    plan = plan_from_nir(graph, dt)
+    currents, thresholds = clip_streams(snn_in)
+    together = run_plan(plan, currents, thresholds)
+    for clip in range(3):
+        alone = run_plan(plan, {k: v[clip:clip + 1] for k, v in currents.items()},
+                         {k: v[clip:clip + 1] for k, v in thresholds.items()})
+        for pop, spikes in together.spikes.items():
+            np.testing.assert_array_equal(spikes[clip], alone.spikes[pop][0])
+
+
+def test_fixed_point_agreement_is_high_and_quantisation_is_reported(tmp_path):
+    snn_in, out, graph, dt = branch_through_nir(_model_with_biases("stft"), random_clips(3, dtype=torch.float64), tmp_path)
+    plan = plan_from_nir(graph, dt)
+    currents, thresholds = clip_streams(snn_in)
+    fixed = quantise(plan, input_peak={k: float(np.abs(v).max()) for k, v in currents.items()},
+                     threshold_peak=max(float(np.max(v)) for v in thresholds.values()))
+    layers = fixed.report["layers"]
+    assert all(0 < layers[f"{c}.fc{i}"]["weight_rel_error"] < 0.02 for c in ("audio", "visual") for i in (0, 1))
+    assert all(abs(q.weight).max() <= 254 for q in fixed.synapses.values())
+    lava = run_plan(fixed, currents, thresholds)
+    for chain, spikes in out.spikes.items():
+        for i, norse in enumerate(spikes):
+            agree = float((lava.spikes[f"{chain}.lif{i}"] == norse.numpy()).mean())
+            assert 0.9 < agree <= 1.0, (chain, i, agree)
