@@ -99,7 +99,7 @@ def run_fixed(spikes_in: np.ndarray, layers: Sequence[LifLayer]) -> list[np.ndar
             u = _decay(u, int(layer.du) + CURRENT_DECAY_OFFSET) + (x[t] << ACTIVATION_SHIFT)
             u = np.where(u > max_state, u - 2 * max_state, u)
             u = np.where(u <= -max_state, u + 2 * max_state, u)
-            v = np.clip(_decay(v, int(layer.dv)) + u + int(layer.bias), -max_state + 1, max_state - 1)
+            v = np.clip(_decay(v, int(layer.dv)) + u + np.asarray(layer.bias).astype(np.int64), -max_state + 1, max_state - 1)
             s[t] = v > _threshold(vth, t)
             v[s[t] > 0] = 0
         out.append(s)

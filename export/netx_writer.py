@@ -1,0 +1,135 @@
+"""Each chain of a :class:`LavaPlan` as a lava-dl netx ``.net`` file (the format Loihi users deploy).
+
+Layout read by ``lava.lib.dl.netx.hdf5.Network``::
+
+    layer/0: type "input", shape [N_in + 1]
+    layer/l: type "dense", shape [N_l (+1)], weight [N_l (+1), N_{l-1} + 1] (integers),
+             bias [N_l (+1)], neuron/{type "CUBA", iDecay, vDecay, vThMant, refDelay, gradedSpike}
+
+What netx cannot say, and how the file says it instead:
+
+- **Static thresholds only.** netx's CUBA neuron has one ``vThMant``: the file holds the base θ_0.
+  Dynamic thresholds run in neuro-av's own Lava network (``DynamicThresholdLIF``), not here.
+- **Biases go to the current** in neuro-av (Norse adds b to i), netx's ``bias`` to the voltage. So
+  biases travel as weights from a unit that is always on: the last input channel (feed it
+  ``bias_channel_value`` on every step, chosen so the bias column spans the same range as the input
+  weights, which share its exponent) and, for every layer but the last, an extra "bias neuron" with a voltage bias above its
+  threshold, which spikes on every step. Ignore that last neuron's output.
+- **No weight exponent in the file**: netx recomputes it from integers in [−256, 254]. Each layer
+  therefore gets its own voltage scale s_l = 254 / max|W_l|, capped so that the bias neuron's bias
+  (vThMant + 1) fits Lava's 13-bit bias mantissa (thresholds ``vThMant = round(θ_0·s_l)``);
+  the graded input is ``round(x·input_scale)`` with the input scale recorded in the returned info.
+- Decays: ``iDecay = round(β·4096)`` (netx maps it to Lava's du = iDecay − 1), ``vDecay = round(α·4096)``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from neuro_av.export.fixed_point import BIAS_MANTISSA_BITS, MAX_WEIGHT_MANTISSA
+from neuro_av.export.lava_plan import LavaPlan
+from neuro_av.export.lava_reference import DECAY_UNITY
+from neuro_av.export.nir_graph import NIRExportError
+
+REFRACTORY_DELAY = 1  # Loihi's minimum: no refractory period beyond the spike step
+BIAS_MANTISSA_MAX = 2 ** (BIAS_MANTISSA_BITS - 1) - 1
+
+
+def chain_order(plan: LavaPlan, input_name: str) -> list[str]:
+    """Populations fed from ``input_name``, input side first; a plain chain or an error."""
+    order, src = [], input_name
+    while True:
+        nxt = [s for s in plan.synapses if s.src == src and s.dst != src]
+        if not nxt:
+            return order
+        if len(nxt) > 1 or len(plan.incoming(nxt[0].dst)) != 1:
+            raise NIRExportError(f"netx export takes plain Dense chains; {src} fans out or {nxt[0].dst} has "
+                                 "several inputs (recurrent or merged layers)")
+        order.append(nxt[0].dst)
+        src = nxt[0].dst
+
+
+def _even(x: np.ndarray) -> np.ndarray:
+    """Lava keeps even mantissas for mixed-sign weights."""
+    return np.clip(2 * np.rint(x / 2), -MAX_WEIGHT_MANTISSA, MAX_WEIGHT_MANTISSA).astype(np.int64)
+
+
+def write_netx(plan: LavaPlan, input_name: str, path: Path, input_peak: float, input_bits: int = 8) -> dict:
+    """Write the chain fed by ``input_name``; returns what a user needs to drive it."""
+    import h5py
+
+    order = chain_order(plan, input_name)
+    payload_max = 2 ** (input_bits - 1) - 1
+    input_scale = payload_max / max(float(input_peak), 1e-12)
+    (first,) = plan.incoming(order[0])
+    ratio = np.abs(first.bias).max() / max(float(np.abs(first.weight).max()) / input_scale, 1e-30)
+    bias_value = int(np.clip(np.rint(ratio), 1, payload_max))
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    layers = []
+    with h5py.File(tmp, "w") as f:
+        f.create_dataset("layer/0/type", (1,), "S10", [b"input"])
+        f.create_dataset("layer/0/shape", data=np.array([plan.inputs[input_name] + 1]))
+        for l, name in enumerate(order, start=1):
+            pop, (syn,) = plan.populations[name], plan.incoming(name)
+            last = l == len(order)
+            w = syn.weight / (input_scale if syn.graded else 1.0)
+            b = syn.bias / (bias_value if syn.graded else 1.0)
+            matrix = np.concatenate([w, b[:, None]], axis=1)
+            scale = MAX_WEIGHT_MANTISSA / max(float(np.abs(matrix).max()), 1e-12)
+            # the bias neuron's voltage bias (vth + 1) must fit Lava's 13-bit signed bias mantissa
+            scale = min(scale, (BIAS_MANTISSA_MAX - 1) / max(float(np.max(pop.vth)), 1e-12))
+            weight = _even(matrix * scale)
+            vth = int(np.clip(np.rint(float(np.max(pop.vth)) * scale), 1, None))
+            bias = np.rint(pop.v_bias * scale).astype(np.int64)
+            if not last:  # the bias neuron: no inputs, a voltage bias above threshold
+                weight = np.concatenate([weight, np.zeros((1, weight.shape[1]), np.int64)])
+                bias = np.concatenate([bias, [vth + 1]])
+            g = f"layer/{l}"
+            f.create_dataset(f"{g}/type", (1,), "S10", [b"dense"])
+            f.create_dataset(f"{g}/shape", data=np.array([weight.shape[0]]))
+            f.create_dataset(f"{g}/weight", data=weight.astype(np.float64))
+            f.create_dataset(f"{g}/bias", data=bias.astype(np.float64))
+            f.create_dataset(f"{g}/neuron/type", (1,), "S10", [b"CUBA"])
+            f.create_dataset(f"{g}/neuron/iDecay", data=int(round(pop.du * DECAY_UNITY)))
+            f.create_dataset(f"{g}/neuron/vDecay", data=int(round(pop.dv * DECAY_UNITY)))
+            f.create_dataset(f"{g}/neuron/vThMant", data=vth)
+            f.create_dataset(f"{g}/neuron/refDelay", data=REFRACTORY_DELAY)
+            f.create_dataset(f"{g}/neuron/gradedSpike", data=False)
+            layers.append({"population": name, "neurons": pop.size, "bias_neuron": not last, "scale": scale,
+                           "vThMant": vth, "weight_rel_error": float(np.linalg.norm(weight[:pop.size] / scale - matrix)
+                                                                      / max(np.linalg.norm(matrix), 1e-30))})
+    os.replace(tmp, path)
+    return {"input": input_name, "input_scale": input_scale, "input_bits": input_bits,
+            "bias_channel": plan.inputs[input_name], "bias_channel_value": bias_value, "layers": layers,
+            "thresholds": "static θ_0 (netx has no threshold input)"}
+
+
+def run_netx(path: Path, info: dict, current: np.ndarray) -> np.ndarray:
+    """Load ``path`` through ``netx.hdf5.Network``, drive it with one clip's graded input (T, N_in) in
+    Lava's fixed point, and return the last layer's spikes (T, N_L) in the reference time alignment."""
+    from neuro_av.lava_compat import import_netx
+
+    netx = import_netx()
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.magma.core.run_configs import Loihi2SimCfg
+    from lava.proc.io.sink import RingBuffer as Sink
+    from lava.proc.io.source import RingBuffer as Source
+
+    depth, steps = len(info["layers"]), current.shape[0]
+    limit = 2 ** (info["input_bits"] - 1) - 1
+    x = np.zeros((current.shape[1] + 1, steps + depth), np.int64)
+    x[:-1, :steps] = np.clip(np.rint(current.T * info["input_scale"]), -limit, limit)
+    x[-1, :] = info["bias_channel_value"]
+    net = netx.hdf5.Network(net_config=str(path), input_message_bits=info["input_bits"])
+    source, sink = Source(data=x), Sink(shape=net.out.shape, buffer=steps + depth)
+    source.s_out.connect(net.inp)
+    net.out.connect(sink.a_in)
+    try:
+        net.run(condition=RunSteps(num_steps=steps + depth), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+        out = sink.data.get().T.copy()
+    finally:
+        net.stop()
+    return out[depth:depth + steps]
