@@ -10,9 +10,15 @@ so in every window it
 - gets its threshold stream θ_t at offsets d … d + T − 1 and an unreachable threshold elsewhere, so
   nothing it computes outside its window can spike into the next population or the next clip.
 
-Every population uses neuro-av's ``DynamicThresholdLIF`` (a static threshold is a constant stream),
-each Affine bias is a Dense column fed by one always-on source shared by the whole network — which
-also joins independent chains into one network, so Lava runs them in one go. Spikes are written to
+Every population uses neuro-av's ``DynamicThresholdLIF`` (a static threshold is a constant stream).
+Each Affine bias is a Dense column fed by a source that is on during the clip's steps, one source per
+depth (shared by all populations of that depth, which also joins independent chains into one network,
+so Lava runs them in one go).
+
+Padded steps (``mask`` False, at the end of a clip): the input is zero, biases are off and the
+threshold is unreachable, so Lava's populations are silent there. Norse masks the input current too
+but may still spike from leftover state; ``post`` ignores padded steps, and comparisons count valid
+steps only. Spikes are written to
 memory-mapped files by ``SpikeWriter`` processes. The network is always stopped, also on error or
 Ctrl-C: Lava's processes and shared memory would leak otherwise.
 """
@@ -56,21 +62,24 @@ def _theta(plan: LavaPlan, pop, thresholds: dict, batch: int, steps: int) -> np.
 
 def run_plan(plan: LavaPlan | FixedPlan, currents: dict[str, np.ndarray], thresholds: dict | None = None,
              progress: Callable[[int], None] | None = None, clips_per_build: int = CLIPS_PER_BUILD,
-             clips_per_run: int | None = None, probe_voltage: tuple[str, ...] = ()) -> LavaResult:
+             clips_per_run: int | None = None, probe_voltage: tuple[str, ...] = (),
+             mask: np.ndarray | None = None) -> LavaResult:
     """Spikes of every population for ``currents`` (input -> (B, T, N_in)) and threshold streams
     (name -> broadcastable to (B, T, N)); ``progress(n)`` is called as n more clips finish.
-    ``probe_voltage`` names populations whose v is recorded too (Lava ``Monitor``: slow, small nets only)."""
+    ``probe_voltage`` names populations whose v is recorded too (Lava ``Monitor``: slow, small nets only).
+    ``mask`` (B, T) marks valid steps (default: all)."""
     import_lava()
     thresholds = thresholds or {}
     first = np.asarray(next(iter(currents.values())))
     batch, steps = first.shape[:2]
+    mask = np.ones((batch, steps), bool) if mask is None else np.asarray(mask, bool)
     spikes: dict[str, list] = {}
     voltages: dict[str, list] = {}
     total = LavaResult({}, 0, 0, 0.0, 0.0)
     for start in range(0, batch, clips_per_build):
         stop = min(batch, start + clips_per_build)
         part = _run_block(plan, {k: np.asarray(v)[start:stop] for k, v in currents.items()},
-                          {k: _slice(v, start, stop) for k, v in thresholds.items()}, progress,
+                          {k: _slice(v, start, stop) for k, v in thresholds.items()}, mask[start:stop], progress,
                           clips_per_run or max(1, min(64, stop - start)), probe_voltage)
         for k, v in part.spikes.items():
             spikes.setdefault(k, []).append(v)
@@ -90,7 +99,7 @@ def _slice(value, start: int, stop: int):
     return a[start:stop] if a.ndim == 3 and a.shape[0] > 1 else a
 
 
-def _run_block(plan, currents, thresholds, progress, clips_per_run, probe_voltage) -> LavaResult:
+def _run_block(plan, currents, thresholds, mask, progress, clips_per_run, probe_voltage) -> LavaResult:
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc.dense.process import Dense
@@ -113,12 +122,14 @@ def _run_block(plan, currents, thresholds, progress, clips_per_run, probe_voltag
         data[:, offset:offset + steps] = per_clip
         return data.reshape(total, -1).T.copy()
 
-    always_on = Source(data=np.ones((1, total), dtype))
+    # bias of depth d arrives one step after it is sent: on at offsets d − 1 … d + T − 2 where valid
+    bias_on = {d: Source(data=windows(mask[:, :, None].astype(dtype), d - 1, 0))
+               for d in sorted({p.depth for p in base.populations.values()})}
     sources, lifs, writers = {}, {}, {}
     folder = tempfile.TemporaryDirectory(prefix="neuro-av-lava-")
     try:
         for name, width in base.inputs.items():
-            x = np.asarray(currents[name], np.float64)
+            x = np.asarray(currents[name], np.float64) * mask[:, :, None]
             sources[name] = Source(data=windows(plan.inputs(name, x) if fixed else x, 0, 0))
         for name, pop in base.populations.items():
             theta = _theta(base, pop, thresholds, batch, steps)
@@ -126,6 +137,7 @@ def _run_block(plan, currents, thresholds, progress, clips_per_run, probe_voltag
             if fixed:  # a static threshold keeps the integer the plan chose for it
                 theta = plan.threshold(theta) if pop.threshold_input else \
                     np.broadcast_to(plan.vth[name], (batch, steps, pop.size))
+            theta = np.where(mask[:, :, None], theta, silent)
             if fixed:
                 lif = DynamicThresholdLIF(shape=(pop.size,), du=plan.du[name], dv=plan.dv[name],
                                           vth=int(plan.vth[name].max()), bias_mant=plan.v_bias[name],
@@ -161,7 +173,7 @@ def _run_block(plan, currents, thresholds, progress, clips_per_run, probe_voltag
             for col_w, col_exp in columns:
                 col = Dense(weights=np.asarray(col_w)[:, None], weight_exp=col_exp) if fixed else \
                     Dense(weights=np.asarray(col_w)[:, None])
-                always_on.s_out.connect(col.s_in)
+                bias_on[base.populations[pop_name].depth].s_out.connect(col.s_in)
                 col.a_out.connect(lif.a_in)
         monitors = {}
         for name in probe_voltage:
@@ -174,7 +186,7 @@ def _run_block(plan, currents, thresholds, progress, clips_per_run, probe_voltag
             while done < batch:
                 n = min(clips_per_run, batch - done)
                 t1 = time.perf_counter()
-                always_on.run(condition=RunSteps(num_steps=n * window), run_cfg=run_cfg)
+                bias_on[1].run(condition=RunSteps(num_steps=n * window), run_cfg=run_cfg)
                 if done == 0:  # the first call compiles the network and starts its processes
                     build_s = time.perf_counter() - t0
                 else:
@@ -184,7 +196,7 @@ def _run_block(plan, currents, thresholds, progress, clips_per_run, probe_voltag
                     progress(n)
             probed = {name: np.asarray(m.get_data()[lifs[name].name]["v"]) for name, m in monitors.items()}
         finally:
-            always_on.stop()
+            bias_on[1].stop()
         out = {}
         for name, (_, path) in writers.items():
             pop = base.populations[name]

@@ -20,3 +20,13 @@ def shared_data() -> Path:
 def _cache_in_tmp(tmp_path, monkeypatch):
     """Feature caches go to the test's own folder, never to ~/.cache."""
     monkeypatch.setenv("NEURO_AV_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory):
+    """{"stft": RUN, "mdft": RUN}: tiny trained runs (see tests/deploy_runs.py), trained once per session."""
+    from deploy_runs import make_data, train_tiny
+
+    root = tmp_path_factory.mktemp("deploy")
+    data = make_data(root / "data")
+    return {m: train_tiny(data, root / m, m) for m in ("stft", "mdft")}

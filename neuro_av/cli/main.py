@@ -9,10 +9,10 @@ import argparse
 import sys
 
 from neuro_av import __version__
-from neuro_av.cli import data, doctor, train
+from neuro_av.cli import data, doctor, export, train
 from neuro_av.errors import NeuroAVError
 
-SUBCOMMANDS = (doctor, data, train)
+SUBCOMMANDS = (doctor, data, train, export)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -61,3 +61,18 @@ def test_fixed_point_agreement_is_high_and_quantisation_is_reported(tmp_path):
         for i, norse in enumerate(spikes):
             agree = float((lava.spikes[f"{chain}.lif{i}"] == norse.numpy()).mean())
             assert 0.9 < agree <= 1.0, (chain, i, agree)
+
+
+def test_padded_steps_lava_matches_norse_on_valid_steps(tmp_path):
+    clips = random_clips(2, dtype=torch.float64)
+    mask = clips.mask.clone()
+    mask[1, 5:] = False  # clip 1 is 5 steps long
+    clips = clips._replace(mask=mask)
+    snn_in, out, graph, dt = branch_through_nir(_model_with_biases("stft"), clips, tmp_path)
+    lava = run_plan(plan_from_nir(graph, dt), *clip_streams(snn_in), mask=mask.numpy())
+    valid = mask.numpy()
+    for chain, layers in out.spikes.items():
+        for i, norse in enumerate(layers):
+            got = lava.spikes[f"{chain}.lif{i}"]
+            np.testing.assert_array_equal(got[valid], norse.numpy()[valid])
+            assert not got[~valid].any()  # silent on padded steps

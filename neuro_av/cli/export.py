@@ -1,0 +1,41 @@
+"""``neuro-av export``: the spiking branch to NIR / Lava / netx, ``pre`` and ``post`` to ONNX."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "export", help="export a trained run: NIR, Lava (float + fixed point), netx, ONNX",
+        description="Writes RUN/export/ (or --out): snn.nir (the spiking branch, neuro-av's own Norse → NIR "
+        "mapping), lava_fixed.npz (the quantised fixed-point network), <chain>.net (lava-dl netx, static "
+        "thresholds), pre.onnx / post.onnx, and manifest.json with the measured fidelity: Norse vs Lava "
+        "float and fixed spike agreement, netx agreement, ONNX max abs difference.",
+        epilog="examples:\n  neuro-av export runs/stft --target all\n  neuro-av export runs/mdft --target nir\n"
+        "  neuro-av export runs/stft --target lava --target onnx --check-clips 32",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run", help="a finished `neuro-av train` run folder (stft or mdft)")
+    p.add_argument("--target", action="append", choices=["nir", "lava", "netx", "onnx", "all"],
+                   help="what to export (repeatable; default all)")
+    p.add_argument("--out", help="output folder (default RUN/export)")
+    p.add_argument("--check-clips", type=int, default=16, help="test clips the fidelity is measured on (default 16)")
+    p.set_defaults(handler=run_export)
+
+
+def run_export(args) -> int:
+    import json
+
+    from neuro_av.export.deploy import TARGETS, export_run
+    from neuro_av.export.hybrid import load_run
+
+    targets = args.target or ["all"]
+    targets = tuple(TARGETS) if "all" in targets else tuple(dict.fromkeys(targets))
+    if args.check_clips < 1:
+        raise ValueError(f"--check-clips must be at least 1, got {args.check_clips}")
+    run = load_run(Path(args.run))
+    out = Path(args.out) if args.out else run.run_dir / "export"
+    manifest = export_run(run, targets, out, args.check_clips, log=lambda m: print(m, flush=True))
+    print(f"wrote {len(manifest['files'])} files and {out / 'manifest.json'}")
+    print("fidelity:", json.dumps(manifest["fidelity"], indent=1))
+    return 0

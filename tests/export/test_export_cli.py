@@ -1,0 +1,40 @@
+"""``neuro-av export RUN --target all`` on tiny trained STFT and MDFT runs: files, manifest, fidelity."""
+import json
+
+import nir
+import onnx
+import pytest
+
+from neuro_av.cli.main import main
+
+pytestmark = pytest.mark.lava
+
+
+@pytest.mark.parametrize("model", ["stft", "mdft"])
+def test_export_all_writes_every_artefact_with_measured_fidelity(tiny_runs, model, capsys):
+    run = tiny_runs[model]
+    assert main(["export", str(run), "--target", "all", "--check-clips", "6"]) == 0
+    out = run / "export"
+    manifest = json.loads((out / "manifest.json").read_text())
+    kinds = {f["kind"] for f in manifest["files"]}
+    assert kinds == {"nir", "lava-fixed-params", "netx", "onnx"}
+    for f in manifest["files"]:
+        assert (out / f["path"]).is_file(), f["path"]
+    assert manifest["dt_s"] > 0 and manifest["reset"] == "zero" and manifest["model"] == model
+    assert len(manifest["checkpoint"]["sha256"]) == 64 and manifest["versions"]["lava-nc"] == "0.10.0"
+    fid = manifest["fidelity"]
+    assert fid["lava_float_spike_agreement"] == 1.0
+    assert 0.9 < fid["lava_fixed_spike_agreement"] <= 1.0
+    assert 0.8 < fid["netx_static_threshold_spike_agreement"] <= 1.0
+    assert max(fid["onnx_max_abs_diff"].values()) <= 1e-5
+    layers = manifest["quantisation"]["layers"]
+    assert all(v["weight_rel_error"] < 0.05 for k, v in layers.items() if ".fc" in k)
+    graph = nir.read(str(out / "snn.nir"))
+    assert graph.metadata["dt_s"] == manifest["dt_s"]
+    onnx.checker.check_model(onnx.load(str(out / "pre.onnx")))
+    assert not [p for p in out.iterdir() if ".tmp" in p.name]
+
+
+def test_export_errors_name_the_problem(tmp_path, capsys):
+    assert main(["export", str(tmp_path)]) == 2
+    assert "checkpoint.pt" in capsys.readouterr().err
