@@ -75,7 +75,7 @@ def norse_spikes(branch, snn_in: SnnInput) -> dict[str, np.ndarray]:
     """The Norse branch in float64 (the reference every backend is compared with)."""
     import copy
 
-    ref = copy.deepcopy(branch).double()
+    ref = copy.deepcopy(branch).cpu().double()
     x = SnnInput({c: v.double() for c, v in snn_in.current.items()},
                  {c: [torch.as_tensor(t).double() for t in ths] for c, ths in snn_in.thresholds.items()}, snn_in.mask)
     with torch.no_grad():

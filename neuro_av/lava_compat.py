@@ -30,6 +30,7 @@ import contextlib
 import dataclasses
 import importlib
 import multiprocessing
+import os
 import sys
 import types
 
@@ -103,3 +104,29 @@ def import_netx() -> types.ModuleType:
             _OBJECT_DETECTION, "Placeholder registered by neuro_av.lava_compat (needs opencv and torchvision)."
         )
     return importlib.import_module("lava.lib.dl.netx")
+
+
+_PR_SET_PDEATHSIG = 1
+_pdeathsig_registered = False
+
+
+def stop_children_with_parent() -> None:
+    """Have every process forked from now on receive SIGKILL when its parent dies (Linux).
+
+    Lava runs each process of a network as a forked OS process. A harness that is killed outright
+    (SIGKILL, OOM) cannot stop them, and they would linger; with this, the kernel ends them. SIGTERM
+    and Ctrl-C are handled by the harness itself (``finally: stop()``).
+    """
+    global _pdeathsig_registered
+    if _pdeathsig_registered or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def _arm():
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+
+    os.register_at_fork(after_in_child=_arm)
+    _pdeathsig_registered = True

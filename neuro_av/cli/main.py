@@ -9,10 +9,10 @@ import argparse
 import sys
 
 from neuro_av import __version__
-from neuro_av.cli import data, doctor, export, train
+from neuro_av.cli import data, doctor, export, sim, train
 from neuro_av.errors import NeuroAVError
 
-SUBCOMMANDS = (doctor, data, train, export)
+SUBCOMMANDS = (doctor, data, train, export, sim)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,56 @@
+"""Per-layer spike and operation counts of one backend's run, over valid (unpadded) steps only.
+
+Counts are kept as sums (so shards of a split merge exactly) and turned into per-clip means for
+reports. Vocabulary follows NeuroBench where the quantity is the same: ``synops``
+(SynapticOperations, Effective_ACs: presynaptic spikes × fan-out), ``graded_synops`` (Effective_MACs
+of the graded first layer: non-zero inputs × fan-out), ``dense_macs`` (SynapticOperations Dense:
+every weight, every step), ``neuron_updates`` (MembraneUpdates: neurons × steps), ``rate``
+(1 − ActivationSparsity).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from neuro_av.export.lava_plan import LavaPlan
+
+SUMMED = ("spikes", "synops", "graded_synops", "dense_macs", "neuron_updates")
+
+
+def _valid_sum(x: np.ndarray, mask: np.ndarray) -> float:
+    return float((np.asarray(x, np.float64) * mask[:, :, None]).sum())
+
+
+def layer_sums(plan: LavaPlan, currents: dict[str, np.ndarray], spikes: dict[str, np.ndarray],
+               mask: np.ndarray) -> dict[str, dict]:
+    steps = float(mask.sum())
+    layers = {}
+    for name, pop in plan.populations.items():
+        row = {"spikes": _valid_sum(spikes[name], mask), "synops": 0.0, "graded_synops": 0.0,
+               "dense_macs": 0.0, "neuron_updates": pop.size * steps}
+        for s in plan.incoming(name):
+            row["dense_macs"] += s.weight.shape[1] * pop.size * steps
+            if s.graded:
+                row["graded_synops"] += _valid_sum(np.asarray(currents[s.src]) != 0, mask) * pop.size
+            else:
+                row["synops"] += _valid_sum(spikes[s.src], mask) * pop.size
+        layers[name] = row
+    return layers
+
+
+def merge_sums(parts: list[dict]) -> dict:
+    return {name: {k: sum(p[name][k] for p in parts) for k in SUMMED} for name in parts[0]}
+
+
+def per_clip(plan: LavaPlan, sums: dict, clips: int) -> tuple[dict, dict]:
+    """(per-layer figures, totals) as per-clip means, with firing rates."""
+    clips = max(clips, 1)
+    layers = {}
+    for name, row in sums.items():
+        pop = plan.populations[name]
+        mean = {k: row[k] / clips for k in SUMMED}
+        layers[name] = {"neurons": pop.size, "depth": pop.depth, **mean,
+                        "rate": mean["spikes"] / max(mean["neuron_updates"], 1e-30)}
+    totals = {k: sum(r[k] for r in layers.values()) for k in SUMMED}
+    totals["first_layer_dense_macs"] = sum(r["dense_macs"] for r in layers.values() if r["depth"] == 1)
+    totals["rate"] = totals["spikes"] / max(totals["neuron_updates"], 1e-30)
+    return layers, totals

@@ -1,0 +1,200 @@
+"""``report.json`` → ``report.md`` and a self-contained ``report.html`` (plots inlined as PNG).
+
+Everything is rendered from the JSON alone, so ``neuro-av report DIR`` re-renders a finished run.
+Plots: firing rate per layer and backend, a spike raster of one clip, the energy breakdown, and
+accuracy per backend (runs only; foreign graphs have no accuracy).
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import os
+from pathlib import Path
+
+from neuro_av.errors import NeuroAVError
+
+REPORT = "report.json"
+
+
+class ReportError(NeuroAVError, ValueError):
+    pass
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _fmt(x: float, unit: str = "") -> str:
+    if x is None:
+        return "—"
+    for scale, prefix in ((1e-12, "p"), (1e-9, "n"), (1e-6, "µ"), (1e-3, "m"), (1, "")):
+        if unit == "J" and abs(x) < scale * 1000:
+            return f"{x / scale:.3g} {prefix}J"
+    return f"{x:,.4g}{(' ' + unit) if unit else ''}"
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _plots(report: dict) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    backends = report["backends"]
+    names = list(backends)
+    layers = list(next(iter(backends.values()))["spikes"])
+    plots = {}
+    fig, ax = plt.subplots(figsize=(7, 3))
+    width = 0.8 / len(names)
+    for i, b in enumerate(names):
+        ax.bar(np.arange(len(layers)) + i * width, [backends[b]["spikes"][l]["rate"] for l in layers], width, label=b)
+    ax.set_xticks(np.arange(len(layers)) + 0.4 - width / 2, layers, rotation=20)
+    ax.set_ylabel("firing rate (spikes / neuron / step)")
+    ax.legend()
+    plots["Firing rate per layer"] = _png(fig)
+
+    raster = report.get("raster") or {}
+    shown = [b for b in names if raster.get(b)]
+    if shown:
+        fig, axes = plt.subplots(1, len(shown), figsize=(4 * len(shown), 3.2), squeeze=False, sharey=True)
+        for ax, b in zip(axes[0], shown):
+            offset = 0
+            for l in layers:
+                pts = np.asarray(raster[b].get(l, []), dtype=float).reshape(-1, 2)
+                ax.scatter(pts[:, 0], pts[:, 1] + offset, s=2, marker="|")
+                offset += backends[b]["spikes"][l]["neurons"]
+                ax.axhline(offset, color="0.8", lw=0.5)
+            ax.set_title(b)
+            ax.set_xlabel("time step")
+        axes[0][0].set_ylabel("neuron (layers stacked)")
+        plots["Spike raster of one clip"] = _png(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 3))
+    labels, bottoms = [], []
+    for b in names:
+        e = backends[b]["energy"]
+        for table, n in e["neuromorphic"].items():
+            labels.append(f"{b}\n{table}")
+            bottoms.append(n["parts"])
+        labels.append(f"{b}\ndense fp32")
+        bottoms.append({"dense MACs": e["dense_accelerator"]["total"]})
+    parts = sorted({k for p in bottoms for k in p})
+    base = np.zeros(len(labels))
+    for part in parts:
+        vals = np.array([p.get(part, 0.0) for p in bottoms]) * 1e6
+        ax.bar(range(len(labels)), vals, bottom=base, label=part)
+        base += vals
+    ax.set_xticks(range(len(labels)), labels, fontsize=7)
+    ax.set_ylabel("µJ per clip (spiking branch)")
+    ax.legend(fontsize=7)
+    plots["Energy per clip of the spiking branch"] = _png(fig)
+
+    if all("HM" in backends[b] for b in names):
+        fig, ax = plt.subplots(figsize=(6, 3))
+        keys = ("S", "U", "HM", "ZSL")
+        for i, b in enumerate(names):
+            ax.bar(np.arange(4) + i * width, [backends[b][k] for k in keys], width, label=b)
+        ax.set_xticks(np.arange(4) + 0.4 - width / 2, keys)
+        ax.set_ylabel("%")
+        ax.legend()
+        plots["Accuracy per backend"] = _png(fig)
+    return plots
+
+
+def markdown(report: dict) -> str:
+    b = report["backends"]
+    lines = [f"# neuro-av co-simulation report", ""]
+    if report["kind"] == "run":
+        lines += [f"Run `{report['run']}` ({report['model']}), split **{report['split']}**, {report['clips']} clips, "
+                  f"host `{report['host']}`, β* = {report['beta']}, T = {report['steps']} steps of {report['dt_s']} s.", ""]
+        lines += ["| backend | S | U | HM | ZSL | Δ HM vs Norse | spike agreement vs Norse | spikes / clip | SynOps / clip | "
+                  "energy / clip (Loihi 1) | SNN clips/s |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for n, r in b.items():
+            delta = r.get("delta_vs_norse", {}).get("HM")
+            lines.append(f"| {n} | {r['S']:.2f} | {r['U']:.2f} | {r['HM']:.2f} | {r['ZSL']:.2f} | "
+                         f"{'—' if delta is None else f'{delta:+.2f}'} | {r['spike_agreement_vs_norse']:.4%} | "
+                         f"{r['totals']['spikes']:,.0f} | {r['synops']:,.0f} | {_fmt(r['energy_j'], 'J')} | "
+                         f"{r['snn_clips_per_s']:.1f} |")
+    else:
+        lines += [f"Foreign NIR graph `{report['graph']}`, input `{report['input']}`, dt = {report['dt_s']} s, "
+                  f"{report['steps']} steps.", ""]
+        lines += ["| backend | spike agreement vs reference | spikes | SynOps | energy (Loihi 1) |", "|---|---:|---:|---:|---:|"]
+        for n, r in b.items():
+            lines.append(f"| {n} | {r['spike_agreement_vs_reference']:.4%} | {r['totals']['spikes']:,.0f} | "
+                         f"{r['synops']:,.0f} | {_fmt(r['energy_j'], 'J')} |")
+    first = next(iter(b.values()))
+    lines += ["", "## Per layer (" + next(iter(b)) + ")", "",
+              "| layer | neurons | depth | spikes | rate | SynOps (spike inputs) | graded input events | dense MACs | neuron updates |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for l, r in first["spikes"].items():
+        lines.append(f"| {l} | {r['neurons']} | {r['depth']} | {r['spikes']:,.1f} | {r['rate']:.4f} | {r['synops']:,.0f} | "
+                     f"{r['graded_synops']:,.0f} | {r['dense_macs']:,.0f} | {r['neuron_updates']:,.0f} |")
+    e = first["energy"]
+    lines += ["", "## Energy per clip (" + next(iter(b)) + ")", ""]
+    for table, n in e["neuromorphic"].items():
+        parts = ", ".join(f"{k} {_fmt(v, 'J')}" for k, v in n["parts"].items())
+        lines.append(f"- spiking branch on {table}: **{_fmt(n['total'], 'J')}** ({parts})")
+    lines.append(f"- same layers as dense fp32 MACs (45 nm): **{_fmt(e['dense_accelerator']['total'], 'J')}**")
+    lines.append(f"- Spikformer-style estimate: {_fmt(e['spikformer_style']['total'], 'J')} "
+                 f"({e['spikformer_style']['note']})")
+    if e.get("ann_parts"):
+        lines.append(f"- ANN parts (pre + post) as fp32 MACs: {_fmt(e['ann_parts']['total'], 'J')}")
+    gpu = report.get("gpu_energy")
+    lines.append(f"- measured GPU energy of pre/post: {gpu if gpu else 'not measured (no CUDA GPU with NVML)'}")
+    lines += ["", "Assumptions:", *[f"- {a}" for a in e["assumptions"]], "", "Sources:",
+              *[f"- {t['name']}: {t['source']}" for t in report["energy_tables"]], ""]
+    if report.get("quantisation"):
+        q = report["quantisation"]
+        lines += ["## Fixed-point quantisation", "", f"scale {q['scale']:.4g} integer units per voltage unit; "
+                  f"config {q['config']}", "", "| node | values |", "|---|---|"]
+        lines += [f"| {k} | {', '.join(f'{a}={_fmt(v)}' for a, v in row.items())} |" for k, row in q["layers"].items()]
+        lines.append("")
+    lines += ["Versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()), ""]
+    return "\n".join(lines)
+
+
+def html_page(report: dict, md: str) -> str:
+    plots = _plots(report)
+    body = [f"<h1>neuro-av co-simulation report</h1>"]
+    table_lines = [l for l in md.splitlines()]
+    body.append("<pre style='white-space:pre-wrap;font-size:12px'>" + html.escape("\n".join(table_lines)) + "</pre>")
+    for title, data in plots.items():
+        body.append(f"<h2>{html.escape(title)}</h2><img alt='{html.escape(title)}' src='data:image/png;base64,{data}'/>")
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>neuro-av report</title>"
+            "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}img{max-width:100%}</style></head><body>"
+            + "\n".join(body) + "</body></html>\n")
+
+
+def write_report(report: dict, out_dir: Path) -> dict[str, Path]:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _atomic_write(out_dir / REPORT, json.dumps(report, indent=1, default=float) + "\n")
+    return render(out_dir)
+
+
+def render(out_dir: Path) -> dict[str, Path]:
+    out_dir = Path(out_dir)
+    path = out_dir / REPORT
+    if not path.is_file():
+        raise ReportError(f"{path} does not exist: run `neuro-av sim ... --out {out_dir}` first")
+    try:
+        report = json.loads(path.read_text())
+        md = markdown(report)
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ReportError(f"{path} is not a neuro-av sim report ({type(exc).__name__}: {exc})") from None
+    _atomic_write(out_dir / "report.md", md)
+    _atomic_write(out_dir / "report.html", html_page(report, md))
+    return {"json": path, "md": out_dir / "report.md", "html": out_dir / "report.html"}
