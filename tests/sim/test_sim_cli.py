@@ -1,0 +1,112 @@
+"""`neuro-av sim` and `neuro-av report` on tiny trained runs and on the NIR paper's LIF graph."""
+import json
+
+import numpy as np
+import pytest
+
+from neuro_av.cli.main import main
+
+pytestmark = pytest.mark.lava
+
+
+def _report(folder):
+    return json.loads((folder / "report.json").read_text())
+
+
+@pytest.mark.parametrize("model", ["stft", "mdft"])
+def test_sim_all_backends_norse_reproduces_the_run_and_lava_float_equals_norse(tiny_runs, tmp_path, model, capsys):
+    run = tiny_runs[model]
+    out = tmp_path / "sim"
+    assert main(["sim", str(run), "--backend", "all", "--out", str(out), "--no-progress", "--save-spikes"]) == 0
+    printed = capsys.readouterr().out
+    assert "lava-fixed" in printed and "report.html" in printed
+    report = _report(out)
+    metrics = json.loads((run / "metrics.json").read_text())
+    b = report["backends"]
+    assert set(b) == {"norse", "lava-float", "lava-fixed"}
+    for k in ("S", "U", "HM", "ZSL"):
+        assert b["norse"][k] == pytest.approx(metrics[k], abs=1e-9)  # the hybrid is the trained model
+        assert b["lava-float"][k] == b["norse"][k]
+    assert b["lava-float"]["spike_agreement_vs_norse"] == 1.0
+    assert 0.9 < b["lava-fixed"]["spike_agreement_vs_norse"] <= 1.0
+    assert set(b["lava-fixed"]["delta_vs_norse"]) == {"S", "U", "HM", "ZSL"}
+    for name, r in b.items():
+        assert r["energy_j"] > 0 and r["synops"] > 0
+        for layer, row in r["spikes"].items():
+            assert 0 <= row["rate"] <= 1 and row["neuron_updates"] > 0
+    assert report["energy_tables"][0]["source"].startswith("Davies")
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 4 and "Davies" in html
+    spikes = np.load(out / "spikes.npz")
+    layers = list(b["norse"]["spikes"])
+    assert set(spikes.files) == {f"{k}/{l}" for k in b for l in layers}
+    first = spikes[f"norse/{layers[0]}"]
+    assert first.shape[0] == report["clips"] and first.shape[1] == report["steps"]
+    np.testing.assert_array_equal(spikes[f"lava-float/{layers[0]}"], first)
+
+
+def test_workers_merge_exactly_what_one_process_computes(tiny_runs, tmp_path):
+    run = tiny_runs["stft"]
+    assert main(["sim", str(run), "--backend", "norse", "--backend", "lava-fixed", "--limit", "30",
+                 "--out", str(tmp_path / "one"), "--no-progress"]) == 0
+    assert main(["sim", str(run), "--backend", "norse", "--backend", "lava-fixed", "--limit", "30",
+                 "--workers", "2", "--out", str(tmp_path / "two"), "--no-progress"]) == 0
+    one, two = _report(tmp_path / "one"), _report(tmp_path / "two")
+    assert two["shards"] == 2 and one["clips"] == two["clips"] == 30
+    for name in ("norse", "lava-fixed"):
+        for k in ("S", "U", "HM", "ZSL", "spike_agreement_vs_norse", "synops", "energy_j"):
+            assert two["backends"][name][k] == pytest.approx(one["backends"][name][k], rel=1e-12), (name, k)
+        for layer, row in one["backends"][name]["spikes"].items():
+            assert two["backends"][name]["spikes"][layer] == pytest.approx(row, rel=1e-12), (name, layer)
+
+
+def test_onnx_host_matches_torch_host(tiny_runs, tmp_path):
+    run = tiny_runs["stft"]
+    assert main(["export", str(run), "--target", "onnx", "--check-clips", "4"]) == 0
+    for host in ("torch", "onnx"):
+        assert main(["sim", str(run), "--backend", "norse", "--limit", "40", "--host", host,
+                     "--out", str(tmp_path / host), "--no-progress"]) == 0
+    t, o = _report(tmp_path / "torch")["backends"]["norse"], _report(tmp_path / "onnx")["backends"]["norse"]
+    assert o["spike_agreement_vs_norse"] == 1.0
+    for k in ("S", "U", "HM", "ZSL"):
+        assert o[k] == pytest.approx(t[k], abs=1e-6)
+
+
+def test_report_rerenders_from_json(tiny_runs, tmp_path, capsys):
+    out = tmp_path / "sim"
+    assert main(["sim", str(tiny_runs["stft"]), "--backend", "norse", "--limit", "8", "--out", str(out),
+                 "--no-progress"]) == 0
+    (out / "report.html").unlink()
+    (out / "report.md").unlink()
+    assert main(["report", str(out)]) == 0
+    assert (out / "report.html").is_file() and "| norse |" in (out / "report.md").read_text()
+    assert main(["report", str(tmp_path / "nowhere")]) == 2
+    assert "report.json" in capsys.readouterr().err
+
+
+@pytest.mark.shared_data
+def test_foreign_nir_graph_report(shared_data, tmp_path):
+    lif = shared_data / "nir-paper" / "01_lif"
+    out = tmp_path / "lif"
+    assert main(["sim", "--nir", str(lif / "lif_norse.nir"), "--input", str(lif / "lif_lava_cpu_float.csv"),
+                 "--columns", "0", "--dt", "1e-4", "--out", str(out)]) == 0
+    report = _report(out)
+    assert report["kind"] == "nir" and set(report["backends"]) == {"reference", "lava-float", "lava-fixed"}
+    for b in report["backends"].values():
+        assert "HM" not in b and b["totals"]["spikes"] == 4 and b["spike_agreement_vs_reference"] == 1.0
+    assert report["backends"]["reference"]["spikes"]["1"]["graded_synops"] == 34  # 34 input spikes × 1 target
+
+
+def test_sim_input_errors_are_named(tmp_path, capsys, shared_data):
+    lif = shared_data / "nir-paper" / "01_lif" / "lif_norse.nir"
+    assert main(["sim", "--nir", str(lif), "--input", str(tmp_path / "x.npy"), "--dt", "1e-4", "--out", str(tmp_path)]) == 2
+    assert "x.npy does not exist" in capsys.readouterr().err
+    np.save(tmp_path / "wide.npy", np.zeros((10, 3)))
+    assert main(["sim", "--nir", str(lif), "--input", str(tmp_path / "wide.npy"), "--dt", "1e-4", "--out", str(tmp_path)]) == 2
+    assert "does not match the graph's input width 1" in capsys.readouterr().err
+    assert main(["sim", "--nir", str(lif), "--input", str(tmp_path / "wide.npy"), "--out", str(tmp_path)]) == 2
+    assert "--dt" in capsys.readouterr().err
+    bad = tmp_path / "table.json"
+    bad.write_text('{"name": "Loihi 2"}')
+    assert main(["sim", str(tmp_path), "--energy-table", str(bad), "--out", str(tmp_path / "o")]) == 2
+    assert "lacks source" in capsys.readouterr().err
