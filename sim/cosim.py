@@ -60,6 +60,12 @@ def _snn_input(chains: dict, currents, thresholds, mask) -> SnnInput:
                     torch.from_numpy(mask))
 
 
+def _nothing():
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
 def _make_host(run: HybridRun, name: str):
     from neuro_av.sim.hosts import OnnxHost, TorchHost
     from neuro_av.training.engine import DistInfo, resolve_device
@@ -83,11 +89,15 @@ def run_shard(run: HybridRun, opts: SimOptions, work_dir: Path) -> dict:
     chains = {c: len(layers) for c, layers in host.snn.chains.items()}
     batch_size = int(run.checkpoint["train_config"].get("eval_batch_size", 128))
 
+    from neuro_av.sim.gpu_energy import GpuEnergyMeter
+
+    meter = GpuEnergyMeter() if opts.host == "torch" else None
     handles, cur, thr, msk = [], [], [], []
     bar = _bar(len(mine), "pre", opts.progress)
     for start in range(0, len(mine), batch_size):
         sel = mine[start:start + batch_size]
-        (c, t, m), handle = host.pre(clip_batch(clips, sel, torch.device("cpu")))
+        with meter or _nothing():
+            (c, t, m), handle = host.pre(clip_batch(clips, sel, torch.device("cpu")))
         b, steps = m.shape
         cur.append(c)
         thr.append({k: np.broadcast_to(v, (b, steps, v.shape[-1])) for k, v in t.items()})
@@ -119,7 +129,8 @@ def run_shard(run: HybridRun, opts: SimOptions, work_dir: Path) -> dict:
         snn_s = time.perf_counter() - t0
         dists, start = [], 0
         for n, handle in handles:
-            emb = host.post(handle, {k: v[start:start + n] for k, v in spikes.items()})
+            with meter if (meter and name == opts.backends[0]) else _nothing():
+                emb = host.post(handle, {k: v[start:start + n] for k, v in spikes.items()})
             dists.append(sum(np.linalg.norm(e[:, None, :] - classes[None], axis=-1) for e in emb))
             start += n
         valid = np.broadcast_to(mask[:, :, None], (*mask.shape, 1))
@@ -135,6 +146,7 @@ def run_shard(run: HybridRun, opts: SimOptions, work_dir: Path) -> dict:
             "spikes": spikes if opts.save_spikes else None,
         }
     raw["seen"], raw["unseen"] = np.asarray(seen), np.asarray(unseen)
+    raw["gpu_energy"] = meter.result(len(mine)) if meter else {"measured": False, "reason": "--host onnx"}
     raw["branch"] = branch
     raw["steps"] = int(mask.shape[1])
     return raw
@@ -185,6 +197,7 @@ def finalize(run: HybridRun, opts: SimOptions, parts: list[dict]) -> dict:
         "energy_tables": energy_report({k: 0.0 for k in ("spikes", "synops", "graded_synops", "dense_macs",
                                                           "neuron_updates", "first_layer_dense_macs")},
                                        ann_macs, opts.energy_tables)["tables"],
+        "gpu_energy": parts[0].get("gpu_energy") if len(parts) == 1 else [p.get("gpu_energy") for p in parts],
         "versions": library_versions(),
     }
 
@@ -205,7 +218,7 @@ def write_shard(raw: dict, folder: Path) -> None:
     """A shard's raw results: arrays in ``raw.npz``, the rest in ``raw.json`` (no pickles)."""
     folder.mkdir(parents=True, exist_ok=True)
     arrays = {"index": raw["index"], "targets": raw["targets"], "seen": raw["seen"], "unseen": raw["unseen"]}
-    meta = {"clips": raw["clips"], "steps": raw["steps"], "backends": {}}
+    meta = {"clips": raw["clips"], "steps": raw["steps"], "gpu_energy": raw.get("gpu_energy"), "backends": {}}
     for name, b in raw["backends"].items():
         arrays[f"{name}/distances"] = b["distances"]
         for layer, s in (b["spikes"] or {}).items():
@@ -220,7 +233,8 @@ def read_shard(folder: Path, branch) -> dict:
     meta = json.loads((folder / "raw.json").read_text())
     with np.load(folder / "raw.npz") as z:
         arrays = {k: z[k] for k in z.files}
-    raw = {"clips": meta["clips"], "steps": meta["steps"], "branch": branch, "backends": {},
+    raw = {"clips": meta["clips"], "steps": meta["steps"], "gpu_energy": meta.get("gpu_energy"), "branch": branch,
+           "backends": {},
            **{k: arrays[k] for k in ("index", "targets", "seen", "unseen")}}
     for name, b in meta["backends"].items():
         spikes = {k.split("/", 2)[2]: v for k, v in arrays.items() if k.startswith(f"{name}/spikes/")}

@@ -11,6 +11,7 @@ import html
 import io
 import json
 import os
+import re
 from pathlib import Path
 
 from neuro_av.errors import NeuroAVError
@@ -153,7 +154,11 @@ def markdown(report: dict) -> str:
     if e.get("ann_parts"):
         lines.append(f"- ANN parts (pre + post) as fp32 MACs: {_fmt(e['ann_parts']['total'], 'J')}")
     gpu = report.get("gpu_energy")
-    lines.append(f"- measured GPU energy of pre/post: {gpu if gpu else 'not measured (no CUDA GPU with NVML)'}")
+    if isinstance(gpu, dict) and gpu.get("measured"):
+        lines.append(f"- measured GPU energy of pre + post (NVML): {_fmt(gpu['joules_per_clip'], 'J')} per clip")
+    else:
+        why = gpu.get("reason") if isinstance(gpu, dict) else "see the shards' entries in report.json"
+        lines.append(f"- measured GPU energy of pre + post: not measured ({why})")
     lines += ["", "Assumptions:", *[f"- {a}" for a in e["assumptions"]], "", "Sources:",
               *[f"- {t['name']}: {t['source']}" for t in report["energy_tables"]], ""]
     if report.get("quantisation"):
@@ -166,15 +171,55 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _inline(text: str) -> str:
+    text = html.escape(text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+
+
+def md_to_html(md: str) -> str:
+    """The Markdown subset :func:`markdown` writes: headings, pipe tables, bullet lists, paragraphs."""
+    out, rows, items = [], [], []
+
+    def flush():
+        if rows:
+            head, *body = rows
+            out.append("<table><tr>" + "".join(f"<th>{_inline(c)}</th>" for c in head) + "</tr>"
+                       + "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in body)
+                       + "</table>")
+            rows.clear()
+        if items:
+            out.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in items) + "</ul>")
+            items.clear()
+
+    for line in md.splitlines():
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if not all(set(c) <= set("-:") for c in cells):
+                rows.append(cells)
+            continue
+        if line.startswith("- "):
+            items.append(line[2:])
+            continue
+        flush()
+        if line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            out.append(f"<h{level}>{_inline(line[level:].strip())}</h{level}>")
+        elif line.strip():
+            out.append(f"<p>{_inline(line)}</p>")
+    flush()
+    return "\n".join(out)
+
+
 def html_page(report: dict, md: str) -> str:
     plots = _plots(report)
-    body = [f"<h1>neuro-av co-simulation report</h1>"]
-    table_lines = [l for l in md.splitlines()]
-    body.append("<pre style='white-space:pre-wrap;font-size:12px'>" + html.escape("\n".join(table_lines)) + "</pre>")
+    body = [md_to_html(md)]
     for title, data in plots.items():
         body.append(f"<h2>{html.escape(title)}</h2><img alt='{html.escape(title)}' src='data:image/png;base64,{data}'/>")
     return ("<!doctype html><html><head><meta charset='utf-8'><title>neuro-av report</title>"
-            "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}img{max-width:100%}</style></head><body>"
+            "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}img{max-width:100%}"
+            "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;"
+            "text-align:right}td:first-child,th:first-child{text-align:left}</style></head><body>"
             + "\n".join(body) + "</body></html>\n")
 
 

@@ -132,7 +132,6 @@ def _run_sharded(args, opts) -> int:
     else:
         parts = [run_shard(run, opts, out)]
     report = finalize(run, opts, parts)
-    report["gpu_energy"] = None
     if opts.save_spikes:
         save_spikes(parts, opts, out / "spikes.npz")
     paths = write_report(report, out)
