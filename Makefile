@@ -11,15 +11,17 @@ setup:
 	@$(PYTHON) tools/bootstrap.py --venv $(VENV) $(if $(VENV_FLAGS),--venv-flags=$(VENV_FLAGS))
 
 DEMO ?= demo
-# The pipeline so far: check the stack, write the embedded benchmark, train STFT through both stages.
-# A second run reuses the data and the finished run.
+RUN := $(DEMO)/runs/stft
+# The main job: check the stack, write the embedded benchmark, train STFT through both stages, export
+# it (NIR, Lava fixed point, netx, ONNX), co-simulate it on Norse, Lava float and Lava fixed point,
+# and print the report's summary. A second run reuses every finished step.
 demo: setup
 	@$(BIN)/neuro-av doctor
 	@test -f $(DEMO)/data/SynthAV/dataset.json || $(BIN)/neuro-av data synth --out $(DEMO)/data
-	@test -f $(DEMO)/runs/stft/metrics.json || $(BIN)/neuro-av train --model stft --data $(DEMO)/data --out $(DEMO)/runs/stft
-	@$(BIN)/python -c "import json; m = json.load(open('$(DEMO)/runs/stft/metrics.json')); \
-	print('STFT on the embedded benchmark (test, stage 2 at beta*):', \
-	      ' '.join(f'{k} {m[k]:.2f}' for k in ('S', 'U', 'HM', 'ZSL')), '| run: $(DEMO)/runs/stft')"
+	@test -f $(RUN)/metrics.json || $(BIN)/neuro-av train --model stft --data $(DEMO)/data --out $(RUN)
+	@test -f $(RUN)/export/manifest.json || $(BIN)/neuro-av export $(RUN) --target all
+	@test -f $(RUN)/sim/report.json || $(BIN)/neuro-av sim $(RUN) --backend all --out $(RUN)/sim
+	@$(BIN)/neuro-av report $(RUN)/sim
 
 test: setup
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)

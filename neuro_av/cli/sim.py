@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -65,7 +66,7 @@ def run_sim(args) -> int:
         backends = ("reference", "lava-float", "lava-fixed") if "all" in chosen else \
             tuple(dict.fromkeys("reference" if b == "norse" else b for b in chosen))
         paths = simulate_graph(Path(args.nir), args.input, args.dt, args.columns, backends, Path(args.out), tables)
-        print(f"report: {paths['html']}")
+        _print_summary(json.loads(paths["json"].read_text()), paths)
         return 0
     if not args.run:
         raise ValueError("give a run folder, or --nir GRAPH --input FILE --dt SECONDS")
@@ -157,6 +158,13 @@ def _child_argv(args) -> list[str]:
 
 
 def _print_summary(report: dict, paths: dict) -> None:
+    if report["kind"] != "run":
+        print(f"NIR graph {report['graph']} ({report['steps']} steps):")
+        for name, b in report["backends"].items():
+            print(f"  {name:<11} agreement {b['spike_agreement_vs_reference']:.2%}  spikes {b['totals']['spikes']:,.0f}  "
+                  f"SynOps {b['synops']:,.0f}  energy (Loihi 1) {b['energy_j'] * 1e9:.2f} nJ")
+        print(f"report: {paths['html']}")
+        return
     print(f"{report['model']} on {report['split']} ({report['clips']} clips, host {report['host']}):")
     print(f"  {'backend':<11} {'S':>6} {'U':>6} {'HM':>6} {'ZSL':>6} {'agree':>8} {'spikes/clip':>12} "
           f"{'SynOps/clip':>12} {'energy/clip (Loihi 1)':>22}")
@@ -171,5 +179,5 @@ def run_report(args) -> int:
     from neuro_av.sim.report import render
 
     paths = render(Path(args.dir))
-    print(f"report: {paths['html']}")
+    _print_summary(json.loads(paths["json"].read_text()), paths)
     return 0
