@@ -2,8 +2,8 @@
 
 Layout read by ``lava.lib.dl.netx.hdf5.Network``::
 
-    layer/0: type "input", shape [N_in + 1]
-    layer/l: type "dense", shape [N_l (+1)], weight [N_l (+1), N_{l-1} + 1] (integers),
+    layer/0: type "input", shape [N_in + 2]
+    layer/l: type "dense", shape [N_l (+1)], weight [N_l (+1), N_{l-1} + 1 (+1 for l = 1)] (integers),
              bias [N_l (+1)], neuron/{type "CUBA", iDecay, vDecay, vThMant, refDelay, gradedSpike}
 
 What netx cannot say, and how the file says it instead:
@@ -11,14 +11,17 @@ What netx cannot say, and how the file says it instead:
 - **Static thresholds only.** netx's CUBA neuron has one ``vThMant``: the file holds the base θ_0.
   Dynamic thresholds run in neuro-av's own Lava network (``DynamicThresholdLIF``), not here.
 - **Biases go to the current** in neuro-av (Norse adds b to i), netx's ``bias`` to the voltage. So
-  biases travel as weights from a unit that is always on: the last input channel (feed it
-  ``bias_channel_value`` on every step, chosen so the bias column spans the same range as the input
-  weights, which share its exponent) and, for every layer but the last, an extra "bias neuron" with a voltage bias above its
-  threshold, which spikes on every step. Ignore that last neuron's output.
+  biases travel as weights from units that are always on: input channel N_in (feed it
+  ``bias_channel_value`` on every step) for the first layer and, for every layer but the last, an
+  extra "bias neuron" that spikes on every step and feeds the next layer's bias column. The first
+  layer's bias neuron is driven by input channel N_in + 1 (feed it ``drive_channel_value``), deeper
+  ones by a voltage bias above their threshold. Ignore each layer's last neuron.
 - **No weight exponent in the file**: netx recomputes it from integers in [−256, 254]. Each layer
   therefore gets its own voltage scale s_l = 254 / max|W_l|, capped so that the bias neuron's bias
-  (vThMant + 1) fits Lava's 13-bit bias mantissa (thresholds ``vThMant = round(θ_0·s_l)``);
-  the graded input is ``round(x·input_scale)`` with the input scale recorded in the returned info.
+  (vThMant + 1) fits Lava's 13-bit bias mantissa (thresholds ``vThMant = round(θ_0·s_l)``); the
+  first layer's threshold stays below 2^15. The graded input is ``round(x·input_scale)`` (8-bit
+  payloads by default), the bias channel value balances the bias column against the input weights;
+  all of it is in the returned info.
 - Decays: ``iDecay = round(β·4096)`` (netx maps it to Lava's du = iDecay − 1), ``vDecay = round(α·4096)``.
 """
 from __future__ import annotations
@@ -35,6 +38,7 @@ from neuro_av.export.nir_graph import NIRExportError
 
 REFRACTORY_DELAY = 1  # Loihi's minimum: no refractory period beyond the spike step
 BIAS_MANTISSA_MAX = 2 ** (BIAS_MANTISSA_BITS - 1) - 1
+FIRST_LAYER_VTH_MAX = 2**15  # keeps 24-bit u and v (inputs and threshold << 6) clear of overflow
 
 
 def chain_order(plan: LavaPlan, input_name: str) -> list[str]:
@@ -56,6 +60,12 @@ def _even(x: np.ndarray) -> np.ndarray:
     return np.clip(2 * np.rint(x / 2), -MAX_WEIGHT_MANTISSA, MAX_WEIGHT_MANTISSA).astype(np.int64)
 
 
+def _bias_neuron_scale(pop) -> float:
+    """Largest voltage scale for a layer whose bias neuron is driven by its voltage bias (vth + 1, a
+    13-bit mantissa)."""
+    return (BIAS_MANTISSA_MAX - 1) / max(float(np.max(pop.vth)), 1e-12)
+
+
 def write_netx(plan: LavaPlan, input_name: str, path: Path, input_peak: float, input_bits: int = 8) -> dict:
     """Write the chain fed by ``input_name``; returns what a user needs to drive it."""
     import h5py
@@ -66,27 +76,35 @@ def write_netx(plan: LavaPlan, input_name: str, path: Path, input_peak: float, i
     (first,) = plan.incoming(order[0])
     ratio = np.abs(first.bias).max() / max(float(np.abs(first.weight).max()) / input_scale, 1e-30)
     bias_value = int(np.clip(np.rint(ratio), 1, payload_max))
+    drive_value = 1
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     layers = []
     with h5py.File(tmp, "w") as f:
         f.create_dataset("layer/0/type", (1,), "S10", [b"input"])
-        f.create_dataset("layer/0/shape", data=np.array([plan.inputs[input_name] + 1]))
+        f.create_dataset("layer/0/shape", data=np.array([plan.inputs[input_name] + 2]))
         for l, name in enumerate(order, start=1):
             pop, (syn,) = plan.populations[name], plan.incoming(name)
             last = l == len(order)
             w = syn.weight / (input_scale if syn.graded else 1.0)
             b = syn.bias / (bias_value if syn.graded else 1.0)
             matrix = np.concatenate([w, b[:, None]], axis=1)
-            scale = MAX_WEIGHT_MANTISSA / max(float(np.abs(matrix).max()), 1e-12)
-            # the bias neuron's voltage bias (vth + 1) must fit Lava's 13-bit signed bias mantissa
-            scale = min(scale, (BIAS_MANTISSA_MAX - 1) / max(float(np.max(pop.vth)), 1e-12))
+            cap = FIRST_LAYER_VTH_MAX / max(float(np.max(pop.vth)), 1e-12) if l == 1 else _bias_neuron_scale(pop)
+            scale = min(MAX_WEIGHT_MANTISSA / max(float(np.abs(matrix).max()), 1e-12), cap)
             weight = _even(matrix * scale)
             vth = int(np.clip(np.rint(float(np.max(pop.vth)) * scale), 1, None))
             bias = np.rint(pop.v_bias * scale).astype(np.int64)
-            if not last:  # the bias neuron: no inputs, a voltage bias above threshold
-                weight = np.concatenate([weight, np.zeros((1, weight.shape[1]), np.int64)])
-                bias = np.concatenate([bias, [vth + 1]])
+            if l == 1:  # the drive channel feeds only the bias neuron
+                weight = np.concatenate([weight, np.zeros((weight.shape[0], 1), np.int64)], axis=1)
+            if not last:  # the bias neuron fires every step from the first one on
+                row = np.zeros((1, weight.shape[1]), np.int64)
+                if l == 1:  # driven from the input: 254 × drive > vth on the first step already
+                    row[0, -1] = MAX_WEIGHT_MANTISSA
+                    drive_value = vth // MAX_WEIGHT_MANTISSA + 1
+                    bias = np.concatenate([bias, [0]])
+                else:  # a voltage bias above threshold
+                    bias = np.concatenate([bias, [vth + 1]])
+                weight = np.concatenate([weight, row])
             g = f"layer/{l}"
             f.create_dataset(f"{g}/type", (1,), "S10", [b"dense"])
             f.create_dataset(f"{g}/shape", data=np.array([weight.shape[0]]))
@@ -99,11 +117,12 @@ def write_netx(plan: LavaPlan, input_name: str, path: Path, input_peak: float, i
             f.create_dataset(f"{g}/neuron/refDelay", data=REFRACTORY_DELAY)
             f.create_dataset(f"{g}/neuron/gradedSpike", data=False)
             layers.append({"population": name, "neurons": pop.size, "bias_neuron": not last, "scale": scale,
-                           "vThMant": vth, "weight_rel_error": float(np.linalg.norm(weight[:pop.size] / scale - matrix)
+                           "vThMant": vth, "weight_rel_error": float(np.linalg.norm(weight[:pop.size, :matrix.shape[1]] / scale - matrix)
                                                                       / max(np.linalg.norm(matrix), 1e-30))})
     os.replace(tmp, path)
     return {"input": input_name, "input_scale": input_scale, "input_bits": input_bits,
-            "bias_channel": plan.inputs[input_name], "bias_channel_value": bias_value, "layers": layers,
+            "bias_channel": plan.inputs[input_name], "bias_channel_value": bias_value,
+            "drive_channel": plan.inputs[input_name] + 1, "drive_channel_value": drive_value, "layers": layers,
             "thresholds": "static θ_0 (netx has no threshold input)"}
 
 
@@ -120,10 +139,12 @@ def run_netx(path: Path, info: dict, current: np.ndarray) -> np.ndarray:
 
     depth, steps = len(info["layers"]), current.shape[0]
     limit = 2 ** (info["input_bits"] - 1) - 1
-    x = np.zeros((current.shape[1] + 1, steps + depth), np.int64)
-    x[:-1, :steps] = np.clip(np.rint(current.T * info["input_scale"]), -limit, limit)
-    x[-1, :] = info["bias_channel_value"]
-    net = netx.hdf5.Network(net_config=str(path), input_message_bits=info["input_bits"])
+    x = np.zeros((current.shape[1] + 2, steps + depth), np.int64)
+    x[:-2, :steps] = np.clip(np.rint(current.T * info["input_scale"]), -limit, limit)
+    x[-2, :] = info["bias_channel_value"]
+    x[-1, :] = info["drive_channel_value"]
+    bits = max(info["input_bits"], int(np.ceil(np.log2(max(info["drive_channel_value"], 1) + 1))) + 1)
+    net = netx.hdf5.Network(net_config=str(path), input_message_bits=bits)
     source, sink = Source(data=x), Sink(shape=net.out.shape, buffer=steps + depth)
     source.s_out.connect(net.inp)
     net.out.connect(sink.a_in)

@@ -85,6 +85,7 @@ def run_shard(run: HybridRun, opts: SimOptions, work_dir: Path) -> dict:
     index, count = opts.shard
     mine = np.array_split(chosen, count)[index]
     host = _make_host(run, opts.host)
+    Path(work_dir).mkdir(parents=True, exist_ok=True)
     branch = prepare_branch(run, Path(work_dir) / "snn.nir")
     chains = {c: len(layers) for c, layers in host.snn.chains.items()}
     batch_size = int(run.checkpoint["train_config"].get("eval_batch_size", 128))

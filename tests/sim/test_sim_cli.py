@@ -110,3 +110,28 @@ def test_sim_input_errors_are_named(tmp_path, capsys, shared_data):
     bad.write_text('{"name": "Loihi 2"}')
     assert main(["sim", str(tmp_path), "--energy-table", str(bad), "--out", str(tmp_path / "o")]) == 2
     assert "lacks source" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_torchrun_ranks_merge_exactly_what_one_process_computes(tiny_runs, tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    run = tiny_runs["stft"]
+    args = ["sim", str(run), "--backend", "norse", "--backend", "lava-fixed", "--limit", "24", "--no-progress"]
+    assert main([*args, "--out", str(tmp_path / "one")]) == 0
+    with socket.socket() as s:  # a free loopback port for the rendezvous
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                "--master_addr", "127.0.0.1", "--master_port", str(port)]
+    proc = subprocess.run([*launcher, "-m", "neuro_av", *args, "--out", str(tmp_path / "ranks")], capture_output=True,
+                          text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    one, ranks = _report(tmp_path / "one"), _report(tmp_path / "ranks")
+    assert ranks["shards"] == 2
+    for name in ("norse", "lava-fixed"):
+        for k in ("S", "U", "HM", "ZSL", "synops", "energy_j", "spike_agreement_vs_norse"):
+            assert ranks["backends"][name][k] == pytest.approx(one["backends"][name][k], rel=1e-12), (name, k)
