@@ -1,2 +1,7 @@
-"""Co-simulation of the deployed hybrid (imports as ``neuro_av.sim``): backends, counters, energy
-model and reports. Not built yet; see README, "Status"."""
+"""Co-simulation of the deployed hybrid (imports as ``neuro_av.sim``).
+
+``cosim`` (``neuro-av sim RUN``: pre on the host, the spiking branch on norse / lava-float /
+lava-fixed, post on the host; shards), ``hosts`` (torch or ONNX for pre/post), ``counts`` (per-layer
+spikes, SynOps, neuron updates), ``energy`` (the cited per-operation model), ``gpu_energy`` (NVML),
+``foreign`` (``neuro-av sim --nir``), ``report`` (report.json → report.md / report.html).
+"""

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from neuro_av.export.deploy import prepare_branch
-from neuro_av.export.hybrid import HybridRun, clip_range, norse_spikes
+from neuro_av.export.hybrid import HybridRun, norse_spikes
 from neuro_av.models.partition import SnnInput
 from neuro_av.sim.counts import layer_sums, merge_sums, per_clip
 from neuro_av.sim.energy import energy_report

@@ -117,7 +117,7 @@ def _plots(report: dict) -> dict[str, str]:
 
 def markdown(report: dict) -> str:
     b = report["backends"]
-    lines = [f"# neuro-av co-simulation report", ""]
+    lines = ["# neuro-av co-simulation report", ""]
     if report["kind"] == "run":
         lines += [f"Run `{report['run']}` ({report['model']}), split **{report['split']}**, {report['clips']} clips, "
                   f"host `{report['host']}`, β* = {report['beta']}, T = {report['steps']} steps of {report['dt_s']} s.", ""]
