@@ -52,7 +52,8 @@ def load_input(path: Path, columns: str | None, width: int) -> np.ndarray:
     return x
 
 
-def simulate_graph(graph_path: Path, input_path, dt_s, columns, backends, out_dir: Path, tables) -> dict:
+def simulate_graph(graph_path: Path, input_path, dt_s, columns, backends, out_dir: Path, tables,
+                   save_spikes: bool = False) -> dict:
     from neuro_av.export.lava_network import run_plan
     from neuro_av.sim.report import write_report
     from neuro_av.versions import library_versions
@@ -70,10 +71,11 @@ def simulate_graph(graph_path: Path, input_path, dt_s, columns, backends, out_di
     thresholds = {p.threshold_input: p.vth for p in plan.populations.values() if p.threshold_input}
     reference = {k: v.astype(np.uint8) for k, v in simulate(plan, currents, thresholds).items()}
     fixed = quantise(plan, input_peak={inp: float(np.abs(x).max())})
-    results = {}
+    results, all_spikes = {}, {}
     for name in backends:
         spikes = reference if name == "reference" else \
             run_plan(plan if name == "lava-float" else fixed, currents, thresholds).spikes
+        all_spikes.update({f"{name}/{k}": v.astype(np.uint8) for k, v in spikes.items()})
         layers, totals = per_clip(plan, layer_sums(plan, currents, spikes, mask), 1)
         energy = energy_report(totals, None, tables)
         same = sum(int((spikes[k] == reference[k]).sum()) for k in reference)
@@ -87,4 +89,9 @@ def simulate_graph(graph_path: Path, input_path, dt_s, columns, backends, out_di
               "raster": {k: v["raster"] for k, v in results.items()},
               "quantisation": fixed.report, "energy_tables": energy["tables"], "gpu_energy": None,
               "versions": library_versions()}
-    return write_report(report, out_dir)
+    paths = write_report(report, out_dir)
+    if save_spikes:  # one clip: [1, T, N] per backend and layer
+        tmp = Path(out_dir) / ".spikes.tmp.npz"
+        np.savez_compressed(tmp, **all_spikes)
+        tmp.replace(Path(out_dir) / "spikes.npz")
+    return paths

@@ -65,7 +65,8 @@ def run_sim(args) -> int:
 
         backends = ("reference", "lava-float", "lava-fixed") if "all" in chosen else \
             tuple(dict.fromkeys("reference" if b == "norse" else b for b in chosen))
-        paths = simulate_graph(Path(args.nir), args.input, args.dt, args.columns, backends, Path(args.out), tables)
+        paths = simulate_graph(Path(args.nir), args.input, args.dt, args.columns, backends, Path(args.out), tables,
+                               args.save_spikes)
         _print_summary(json.loads(paths["json"].read_text()), paths)
         return 0
     if not args.run:

@@ -89,8 +89,11 @@ def test_foreign_nir_graph_report(shared_data, tmp_path):
     lif = shared_data / "nir-paper" / "01_lif"
     out = tmp_path / "lif"
     assert main(["sim", "--nir", str(lif / "lif_norse.nir"), "--input", str(lif / "lif_lava_cpu_float.csv"),
-                 "--columns", "0", "--dt", "1e-4", "--out", str(out)]) == 0
+                 "--columns", "0", "--dt", "1e-4", "--out", str(out), "--save-spikes"]) == 0
     report = _report(out)
+    spikes = np.load(out / "spikes.npz")
+    assert set(spikes.files) == {"reference/1", "lava-float/1", "lava-fixed/1"}
+    assert spikes["lava-fixed/1"].shape == (1, 1000, 1) and spikes["lava-fixed/1"].sum() == 4
     assert report["kind"] == "nir" and set(report["backends"]) == {"reference", "lava-float", "lava-fixed"}
     for b in report["backends"].values():
         assert "HM" not in b and b["totals"]["spikes"] == 4 and b["spike_agreement_vs_reference"] == 1.0
