@@ -88,11 +88,17 @@ def as_snn_output(branch, spikes: dict[str, np.ndarray]) -> SnnOutput:
                           for i in range(len(layers))] for c, layers in branch.chains.items()})
 
 
-def spike_agreement(a: dict[str, np.ndarray], b: dict[str, np.ndarray], mask: np.ndarray) -> float:
-    """Fraction of valid (clip, step, neuron) bins where both spike trains agree, over all layers."""
+def agreement_counts(a: dict[str, np.ndarray], b: dict[str, np.ndarray], mask: np.ndarray) -> tuple[int, int]:
+    """(bins that agree, bins) over valid (clip, step, neuron) bins of every layer (sums merge exactly)."""
     same = total = 0
     for k in a:
         valid = np.broadcast_to(mask[:, :, None], a[k].shape)
         same += int((a[k] == b[k])[valid].sum())
         total += int(valid.sum())
+    return same, total
+
+
+def spike_agreement(a: dict[str, np.ndarray], b: dict[str, np.ndarray], mask: np.ndarray) -> float:
+    """Fraction of valid (clip, step, neuron) bins where both spike trains agree, over all layers."""
+    same, total = agreement_counts(a, b, mask)
     return same / max(total, 1)

@@ -110,6 +110,19 @@ _PR_SET_PDEATHSIG = 1
 _pdeathsig_registered = False
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def guard_lava_processes() -> None:
+    """For a command that runs Lava: SIGTERM becomes KeyboardInterrupt (so ``finally: stop()`` blocks
+    run), and forked processes die with their parent (:func:`stop_children_with_parent`)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    stop_children_with_parent()
+
+
 def stop_children_with_parent() -> None:
     """Have every process forked from now on receive SIGKILL when its parent dies (Linux).
 

@@ -20,10 +20,10 @@ import numpy as np
 import torch
 
 from neuro_av.export.deploy import prepare_branch
-from neuro_av.export.hybrid import HybridRun, norse_spikes
+from neuro_av.export.hybrid import HybridRun, agreement_counts, norse_spikes
 from neuro_av.models.partition import SnnInput
 from neuro_av.sim.counts import layer_sums, merge_sums, per_clip
-from neuro_av.sim.energy import energy_report
+from neuro_av.sim.energy import CMOS45, LOIHI1, energy_report
 
 BACKENDS = ("norse", "lava-float", "lava-fixed")
 RASTER_CLIP = 0  # the clip whose spikes the report plots
@@ -134,9 +134,7 @@ def run_shard(run: HybridRun, opts: SimOptions, work_dir: Path) -> dict:
                 emb = host.post(handle, {k: v[start:start + n] for k, v in spikes.items()})
             dists.append(sum(np.linalg.norm(e[:, None, :] - classes[None], axis=-1) for e in emb))
             start += n
-        valid = np.broadcast_to(mask[:, :, None], (*mask.shape, 1))
-        same = sum(int(((spikes[k] == reference[k]) & valid).sum()) for k in reference)
-        total = sum(int(np.broadcast_to(valid, reference[k].shape).sum()) for k in reference)
+        same, total = agreement_counts(spikes, reference, mask)
         raw["backends"][name] = {
             "distances": np.concatenate(dists).astype(np.float64),
             "sums": layer_sums(branch.plan, currents, spikes, mask),
@@ -195,9 +193,7 @@ def finalize(run: HybridRun, opts: SimOptions, parts: list[dict]) -> dict:
         "quantisation": {**branch.fixed.report, "calibration": branch.calibration},
         "backends": backends,
         "raster": {name: parts[0]["backends"][name]["raster"] for name in opts.backends},
-        "energy_tables": energy_report({k: 0.0 for k in ("spikes", "synops", "graded_synops", "dense_macs",
-                                                          "neuron_updates", "first_layer_dense_macs")},
-                                       ann_macs, opts.energy_tables)["tables"],
+        "energy_tables": [LOIHI1, CMOS45, *opts.energy_tables],
         "gpu_energy": parts[0].get("gpu_energy") if len(parts) == 1 else [p.get("gpu_energy") for p in parts],
         "versions": library_versions(),
     }

@@ -13,6 +13,7 @@ import numpy as np
 
 from neuro_av.errors import NeuroAVError
 from neuro_av.export.fixed_point import quantise
+from neuro_av.export.hybrid import spike_agreement
 from neuro_av.export.lava_plan import plan_from_nir, simulate
 from neuro_av.export.nir_graph import read_graph
 from neuro_av.sim.counts import layer_sums, per_clip
@@ -78,10 +79,9 @@ def simulate_graph(graph_path: Path, input_path, dt_s, columns, backends, out_di
         all_spikes.update({f"{name}/{k}": v.astype(np.uint8) for k, v in spikes.items()})
         layers, totals = per_clip(plan, layer_sums(plan, currents, spikes, mask), 1)
         energy = energy_report(totals, None, tables)
-        same = sum(int((spikes[k] == reference[k]).sum()) for k in reference)
         results[name] = {"spikes": layers, "totals": totals, "synops": totals["synops"] + totals["graded_synops"],
                          "energy_j": energy["neuromorphic"]["Loihi 1"]["total"], "energy": energy,
-                         "spike_agreement_vs_reference": same / sum(v.size for v in reference.values()),
+                         "spike_agreement_vs_reference": spike_agreement(spikes, reference, mask),
                          "raster": {k: np.argwhere(v[0] > 0).tolist() for k, v in spikes.items()}}
     report = {"format": "neuro-av sim report 1", "kind": "nir", "graph": str(Path(graph_path).resolve()),
               "input": str(Path(input_path).resolve()), "dt_s": dt, "steps": int(x.shape[0]),

@@ -25,15 +25,12 @@ def register(sub) -> None:
 
 def run_export(args) -> int:
     import json
-    import signal
 
-    from neuro_av.cli.sim import _terminate_as_interrupt
     from neuro_av.export.deploy import TARGETS, export_run
     from neuro_av.export.hybrid import load_run
-    from neuro_av.lava_compat import stop_children_with_parent
+    from neuro_av.lava_compat import guard_lava_processes
 
-    signal.signal(signal.SIGTERM, _terminate_as_interrupt)  # Lava networks are stopped in `finally`
-    stop_children_with_parent()
+    guard_lava_processes()
 
     targets = args.target or ["all"]
     targets = tuple(TARGETS) if "all" in targets else tuple(dict.fromkeys(targets))

@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -48,16 +47,11 @@ def register(sub) -> None:
     r.set_defaults(handler=run_report)
 
 
-def _terminate_as_interrupt(signum, frame):
-    raise KeyboardInterrupt  # so `finally` blocks stop Lava's processes on SIGTERM too
-
-
 def run_sim(args) -> int:
-    signal.signal(signal.SIGTERM, _terminate_as_interrupt)
-    from neuro_av.lava_compat import stop_children_with_parent
+    from neuro_av.lava_compat import guard_lava_processes
     from neuro_av.sim.energy import load_table
 
-    stop_children_with_parent()
+    guard_lava_processes()
     tables = [load_table(Path(t)) for t in args.energy_table]
     chosen = args.backend or ["all"]
     if args.nir:
