@@ -32,10 +32,9 @@ def main() -> None:
 
     import numpy as np
     import torch
-
     from neuro_av.export.deploy import prepare_branch
     from neuro_av.export.hybrid import clip_range, load_run, streams
-    from neuro_av.export.lava_network import run_plan
+    from neuro_av.export.lava.network import run_plan
 
     run = load_run(Path(args.run))
     clips = run.data.protocol_set("test")[0]

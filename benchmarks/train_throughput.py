@@ -29,8 +29,8 @@ def measure(model_name: str, data_root: str, steps: int, batch_size: int, warmup
     from neuro_av.data.dataset import AVGZSLData, DataConfig
     from neuro_av.models.base import TrainBatch
     from neuro_av.models.registry import build_model, make_config
+    from neuro_av.run import clip_batch
     from neuro_av.training.config import training_defaults
-    from neuro_av.training.engine import clip_batch
     from neuro_av.training.sampler import ClassBalancedSampler
 
     torch.manual_seed(0)

@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 from neuro_av.export.deploy import TARGETS, export_run
-from neuro_av.export.hybrid import load_run
+
+from neuro_av.run import load_run
 
 
 def main() -> int:

@@ -23,9 +23,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neuro_av.data.synth import SENTENCE_ENCODER, hashed_text_embeddings, sentence_text_embeddings
-from neuro_av.export.hybrid import load_run
-from neuro_av.training.engine import clip_batch
+from neuro_av.data.synth import (
+    SENTENCE_ENCODER,
+    hashed_text_embeddings,
+    sentence_text_embeddings,
+)
+from neuro_av.run import clip_batch, load_run
 
 DISTRACTORS = ["Frying Eggs", "Typing On Keyboard"]
 

@@ -1,72 +1,82 @@
-"""``neuro-av export RUN --target nir|lava|netx|onnx|all``: the deployable artefacts of a run, with
-their measured fidelity, in ``RUN/export/`` (``manifest.json`` lists every file).
+"""``neuro-av export``: the deployable artefacts of a spiking branch, with their measured fidelity, in
+one folder whose ``manifest.json`` lists every file (with its sha256) and the checkpoint it came from.
 
-Fidelity is measured on the first ``check_clips`` test clips: Norse (float64) vs Lava float and Lava
-fixed point (fraction of valid spike bins that agree, and the relative change of the clip embeddings
-``post`` computes from them), the netx file vs the static-threshold NumPy reference, and ONNX vs
-torch (max abs difference). The fixed-point scales come from ``CALIBRATION_CLIPS`` training clips,
-so the same run always quantises the same way (``neuro-av sim`` calls :func:`prepare_branch` too).
+Files: ``snn.nir`` (the whole branch) and ``snn.<chain>.nir`` (each chain as a single-input graph,
+for NIR tools that take one input), ``lava_fixed.npz`` (the fixed-point integers; see
+:mod:`neuro_av.export.lava.fixed_point`), ``<chain>.net`` (lava-dl netx, static thresholds), and
+``pre.onnx`` / ``post.onnx`` for a run's host parts.
+
+Fidelity is measured on ``check_clips`` test clips drawn class by class with a fixed seed: the
+reference (Norse, float64) vs Lava float and Lava fixed point (fraction of valid spike bins that
+agree, per layer too, and the relative change of the clip embeddings ``post`` computes from them),
+every netx chain, clip and layer vs the static-threshold float model it encodes, and ONNX vs
+torch. The fixed-point scales come from ``CALIBRATION_CLIPS`` training clips drawn the same way;
+every value the host clips and every 24-bit wrap or saturation on chip is counted on the
+calibration and check clips, with a warning past the stated limits.
+
+``neuro-av sim`` reads these files (:func:`load_branch`) and re-exports first when they are missing
+or older than the checkpoint (:func:`ensure_export`).
 """
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import nir
 import numpy as np
 import torch
+from neuro_av.export import hybrid
+from neuro_av.export.agreement import per_layer_agreement, spike_agreement
+from neuro_av.export.lava.fixed_point import (
+    FixedPlan,
+    host_clips,
+    load_fixed,
+    quantise,
+    save_fixed,
+)
+from neuro_av.export.lava.plan import LavaPlan, plan_from_nir, simulate
+from neuro_av.export.nir_graph import (
+    RESET_MODE,
+    chain_graph,
+    read_graph,
+    snn_to_nir,
+    write_graph,
+)
 
-from neuro_av.export.fixed_point import FixedPlan, quantise
-from neuro_av.export.hybrid import (HybridRun, as_snn_output, clip_range, norse_spikes, spike_agreement,
-                                    streams)
-from neuro_av.export.lava_plan import LavaPlan, plan_from_nir, simulate
-from neuro_av.export.nir_graph import RESET_MODE, read_graph, snn_to_nir, write_graph
+from neuro_av.errors import ExportError
+from neuro_av.io import write_json
+from neuro_av.run import Run, clip_batch
 
 TARGETS = ("nir", "lava", "netx", "onnx")
-CALIBRATION_CLIPS = 64
 MANIFEST = "manifest.json"
+NIR_FILE = "snn.nir"
+FIXED_FILE = "lava_fixed.npz"
+FORMAT = "neuro-av export manifest 2"
+CALIBRATION_CLIPS = 64
+CALIBRATION_SEED = 0
+CHECK_SEED = 1
+# Limits past which export warns (in the manifest and on the terminal): fractions of valid values.
+INPUT_CLIP_WARN = 0.01  # graded inputs clipped to the payload
+THRESHOLD_CLIP_WARN = 0.0  # streamed thresholds beyond the 17-bit register
+WRAP_WARN = 0.0  # 24-bit current wraps (they flip a neuron's sign: never harmless)
+SATURATION_WARN = 0.001  # 24-bit voltage saturations
 
 
 @dataclass
 class Branch:
-    graph: object  # nir.NIRGraph as read back from its file
+    """The deployed spiking branch as export wrote it."""
+
+    graph: nir.NIRGraph
     dt_s: float
     plan: LavaPlan
-    fixed: FixedPlan
-    calibration: dict
+    fixed: FixedPlan | None
+    files: dict[str, dict] = field(default_factory=dict)  # kind -> {"path", "sha256"}
 
 
-def branch_graph(run: HybridRun):
-    pre, snn, _ = run.model.partition()
-    cfg = run.checkpoint["model_config"]
-    return snn_to_nir(snn, run.model.cfg.threshold_base, run.dynamic_threshold,
-                      config={"model": run.name, **cfg})
-
-
-def calibrate(run: HybridRun) -> dict:
-    """Largest |input| per chain and largest threshold over the first training clips."""
-    clips = run.data.protocol_set("train")[0]
-    pre = run.model.partition().pre
-    with torch.no_grad():
-        snn_in, _ = pre(clip_range(clips, 0, min(CALIBRATION_CLIPS, len(clips))))
-    currents, thresholds, mask = streams(snn_in)
-    return {"clips": int(min(CALIBRATION_CLIPS, len(clips))), "split": "train",
-            "input_peak": {k: float(np.abs(v).max()) for k, v in currents.items()},
-            "threshold_peak": max(float(np.max(v)) for v in thresholds.values())}
-
-
-def prepare_branch(run: HybridRun, nir_path: Path) -> Branch:
-    """Write the branch's NIR graph, read it back and plan float and fixed-point Lava networks from it."""
-    write_graph(branch_graph(run), nir_path)
-    graph, dt = read_graph(nir_path)
-    plan = plan_from_nir(graph, dt)
-    cal = calibrate(run)
-    return Branch(graph, dt, plan, quantise(plan, input_peak=cal["input_peak"], threshold_peak=cal["threshold_peak"]), cal)
-
-
-def _sha256(path: Path) -> str:
+def sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -74,99 +84,230 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _save_fixed(fixed: FixedPlan, path: Path) -> None:
-    """The integer parameters of the fixed-point network (what Loihi registers would hold)."""
-    arrays = {"scale": np.array(fixed.scale)}
-    for name, s in fixed.synapses.items():
-        arrays.update({f"{name}/weight": s.weight, f"{name}/weight_exp": np.array(s.weight_exp),
-                       f"{name}/bias": s.bias, f"{name}/bias_exp": np.array(s.bias_exp)})
-    for name in fixed.du:
-        arrays.update({f"{name}/du": np.array(fixed.du[name]), f"{name}/dv": np.array(fixed.dv[name]),
-                       f"{name}/vth": fixed.vth[name], f"{name}/v_bias": fixed.v_bias[name]})
-    for name, q in fixed.input_scale.items():
-        arrays[f"{name}/input_scale"] = np.array(q)
-    tmp = path.with_name(f".{path.name}.tmp.npz")
-    np.savez(tmp, **arrays)
-    tmp.replace(path)
+def write_branch_graphs(graph: nir.NIRGraph, out_dir: Path) -> list[dict]:
+    """``snn.nir`` and one ``snn.<chain>.nir`` per chain; returns their manifest entries."""
+    write_graph(graph, out_dir / NIR_FILE)
+    entries = [{"path": NIR_FILE, "kind": "nir"}]
+    inputs = [k for k, n in graph.nodes.items() if isinstance(n, nir.Input)]
+    if len(inputs) > 1:
+        for inp in inputs:
+            chain = inp.rsplit(".", 1)[0]
+            name = f"snn.{chain}.nir"
+            write_graph(chain_graph(graph, inp), out_dir / name)
+            entries.append({"path": name, "kind": "nir-chain", "input": inp})
+    return entries
 
 
-def _embedding_change(post, batch, state, ref: list[torch.Tensor], spikes, branch) -> float:
+def calibrate(currents: dict, thresholds: dict, mask: np.ndarray) -> dict:
+    """Largest |input| per graded input and largest streamed threshold, over valid steps."""
+    valid = np.asarray(mask, bool)
+    th = [float(np.max(np.broadcast_to(v, (*valid.shape, np.shape(v)[-1]))[valid])) for v in thresholds.values()]
+    return {"input_peak": {k: float(np.abs(np.asarray(v)[valid]).max()) for k, v in currents.items()},
+            "threshold_peak": max(th) if th else None}
+
+
+def saturation_report(fixed: FixedPlan, sets: dict[str, tuple]) -> dict:
+    """Per stream and population, what was clipped, wrapped or saturated on each set of clips
+    (``{set name: (currents, thresholds, mask)}``), with a warning for each figure past its limit."""
+    from neuro_av.export.lava.oracle import run_fixed_plan
+
+    report, warnings = {}, []
+    for set_name, (currents, thresholds, mask) in sets.items():
+        clips = host_clips(fixed, currents, thresholds, mask)
+        _, chip = run_fixed_plan(fixed, currents, thresholds, mask)
+        steps = float(np.asarray(mask, bool).sum())
+        entry = {"host": clips, "chip": {}}
+        for name, c in clips.items():
+            frac = c["clipped"] / max(c["values"], 1)
+            limit = THRESHOLD_CLIP_WARN if name.endswith(".threshold") else INPUT_CLIP_WARN
+            if frac > limit:
+                warnings.append(f"{set_name}: {frac:.2%} of {name} values clipped (limit {limit:.2%})")
+        for pop, c in chip.items():
+            updates = steps * fixed.populations[pop].size
+            entry["chip"][pop] = {**c, "neuron_steps": int(updates)}
+            for key, limit in (("u_wraps", WRAP_WARN), ("v_saturations", SATURATION_WARN)):
+                if c[key] / max(updates, 1) > limit:
+                    warnings.append(f"{set_name}: {pop} {key.replace('_', ' ')} in {c[key] / updates:.3%} of "
+                                    f"neuron-steps (limit {limit:.2%})")
+        report[set_name] = entry
+    return {"sets": report, "limits": {"input_clip": INPUT_CLIP_WARN, "threshold_clip": THRESHOLD_CLIP_WARN,
+                                       "u_wrap": WRAP_WARN, "v_saturation": SATURATION_WARN},
+            "warnings": warnings}
+
+
+def netx_fidelity(plan: LavaPlan, input_peak: dict, currents: dict, mask: np.ndarray, out_dir: Path,
+                  log: Callable[[str], None]) -> tuple[list[dict], dict]:
+    """Write every chain as netx and compare it, clip by clip and layer by layer, with the
+    static-threshold float model it encodes (netx has no threshold input)."""
+    from neuro_av.export.netx_writer import netx_refusal, run_netx, write_netx
+
+    static = simulate(plan, currents, {p.threshold_input: p.vth for p in plan.populations.values()
+                                       if p.threshold_input}, mask).spikes
+    files, per_chain = [], {}
+    for inp in plan.inputs:
+        chain = inp.rsplit(".", 1)[0]
+        why = netx_refusal(plan, inp)
+        if why:
+            per_chain[chain] = {"written": False, "reason": why}
+            continue
+        log(f"export: netx file for chain {chain}")
+        info = write_netx(plan, inp, out_dir / f"{chain}.net", input_peak[inp])
+        got = run_netx(out_dir / f"{chain}.net", info, currents[inp], mask)
+        layers = per_layer_agreement(got, {k: static[k] for k in got}, mask)
+        per_chain[chain] = {"written": True, "layers": layers, "agreement": spike_agreement(got, static, mask)}
+        files.append({"path": f"{chain}.net", "kind": "netx", "chain": chain, **info})
+    written = [c["agreement"] for c in per_chain.values() if c["written"]]
+    return files, {"compared_with": "the float model with static thresholds θ_0 (what a netx file encodes)",
+                   "agreement": float(np.mean(written)) if written else None, "chains": per_chain}
+
+
+# -- a trained run ------------------------------------------------------------------------------
+
+def branch_graph(run: Run) -> nir.NIRGraph:
+    snn = hybrid.partition(run).snn
+    return snn_to_nir(snn, run.model.cfg.threshold_base, hybrid.dynamic_threshold(run),
+                      config={"model": run.name, **run.checkpoint["model_config"]})
+
+
+def run_streams(run: Run, split: str, n: int, seed: int):
+    """(batch, pre-state, (currents, thresholds, mask)) of ``n`` clips of ``split`` drawn class by class."""
+    clips = run.data.protocol_set(split)[0]
+    batch = clip_batch(clips, clips.stratified(n, seed))
     with torch.no_grad():
-        got = post(batch, state, as_snn_output(branch, spikes))
+        snn_in, state = hybrid.partition(run).pre(batch)
+    return batch, state, snn_in
+
+
+def _embedding_change(post, batch, state, ref: list[torch.Tensor], snn, spikes) -> float:
+    with torch.no_grad():
+        got = post(batch, state, hybrid.as_snn_output(snn, spikes))
     return max(float((g - r).norm() / r.norm().clamp_min(1e-12)) for g, r in zip(got, ref))
 
 
-def export_run(run: HybridRun, targets: tuple[str, ...], out_dir: Path, check_clips: int = 16,
+def export_run(run: Run, targets: tuple[str, ...], out_dir: Path | None = None, check_clips: int = 16,
                log: Callable[[str], None] = print) -> dict:
-    from neuro_av.export.lava_network import run_plan
-    from neuro_av.training.checkpoint import write_json_atomic
+    from neuro_av.export.lava.network import run_plan
+
     from neuro_av.versions import library_versions
 
     unknown = [t for t in targets if t not in TARGETS]
     if unknown:
-        raise ValueError(f"unknown export target(s) {', '.join(unknown)}; choose from {', '.join(TARGETS)} or all")
-    out_dir = Path(out_dir)
+        raise ExportError(f"unknown export target(s) {', '.join(unknown)}; choose from {', '.join(TARGETS)} or all")
+    out_dir = Path(out_dir or run.export_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    clips = run.data.protocol_set("test")[0]
-    n = min(check_clips, len(clips))
-    batch = clip_range(clips, 0, n)
-    pre, snn, post = run.model.partition()
-    with torch.no_grad():
-        snn_in, state = pre(batch)
-        ref_embeddings = post(batch, state, snn(snn_in))
-    currents, thresholds, mask = streams(snn_in)
-    reference = norse_spikes(snn, snn_in)
-    files, fidelity = [], {"check_clips": n, "split": "test"}
-    quantisation = None
-
+    pre, snn, post = hybrid.partition(run)
     log(f"export: NIR graph of the spiking branch ({', '.join(snn.chains)})")
-    branch = prepare_branch(run, out_dir / "snn.nir")
-    files.append({"path": "snn.nir", "kind": "nir", "dt_s": branch.dt_s,
-                  "threshold_inputs": sorted(p.threshold_input for p in branch.plan.populations.values()
-                                             if p.threshold_input)})
+    files = write_branch_graphs(branch_graph(run), out_dir)
+    graph, dt = read_graph(out_dir / NIR_FILE)
+    plan = plan_from_nir(graph, dt)
+    _, _, cal_in = run_streams(run, "train", CALIBRATION_CLIPS, CALIBRATION_SEED)
+    cal = hybrid.streams(cal_in)
+    calibration = {"clips": int(cal[2].shape[0]), "split": "train", "sampling": "class by class, seed 0",
+                   **calibrate(*cal)}
+    batch, state, snn_in = run_streams(run, "test", check_clips, CHECK_SEED)
+    currents, thresholds, mask = hybrid.streams(snn_in)
+    with torch.no_grad():
+        ref_embeddings = post(batch, state, snn(snn_in))
+    reference = hybrid.norse_reference(snn, snn_in)
+    fidelity = {"check_clips": int(mask.shape[0]), "split": "test", "sampling": f"class by class, seed {CHECK_SEED}",
+                "reference": "norse (float64)"}
+    quantisation = None
     if "lava" in targets:
-        log(f"export: Lava float on {n} test clips")
-        lava_float = run_plan(branch.plan, currents, thresholds, mask=mask).spikes
+        log(f"export: Lava float on {mask.shape[0]} test clips")
+        lava_float = run_plan(plan, currents, thresholds, mask=mask).spikes
         fidelity["lava_float_spike_agreement"] = spike_agreement(reference, lava_float, mask)
         log("export: Lava fixed point")
-        lava_fixed = run_plan(branch.fixed, currents, thresholds, mask=mask).spikes
+        fixed = quantise(plan, input_peak=calibration["input_peak"], threshold_peak=calibration["threshold_peak"])
+        fixed.report["calibration"] = calibration
+        fixed.report["saturation"] = saturation_report(fixed, {"calibration": cal, "check": (currents, thresholds, mask)})
+        for w in fixed.report["saturation"]["warnings"]:
+            log(f"export: warning: {w}")
+        lava_fixed = run_plan(fixed, currents, thresholds, mask=mask).spikes
         fidelity["lava_fixed_spike_agreement"] = spike_agreement(reference, lava_fixed, mask)
-        fidelity["lava_fixed_embedding_rel_change"] = _embedding_change(post, batch, state, ref_embeddings,
-                                                                        lava_fixed, snn)
-        _save_fixed(branch.fixed, out_dir / "lava_fixed.npz")
-        files.append({"path": "lava_fixed.npz", "kind": "lava-fixed-params"})
-        quantisation = {**branch.fixed.report, "calibration": branch.calibration}
+        fidelity["lava_fixed_layer_agreement"] = per_layer_agreement(reference, lava_fixed, mask)
+        fidelity["lava_fixed_embedding_rel_change"] = _embedding_change(post, batch, state, ref_embeddings, snn,
+                                                                        lava_fixed)
+        save_fixed(fixed, out_dir / FIXED_FILE)
+        files.append({"path": FIXED_FILE, "kind": "lava-fixed-params"})
+        quantisation = fixed.report
     if "netx" in targets:
-        from neuro_av.export.netx_writer import run_netx, write_netx
-
-        static = simulate(branch.plan, {k: v[:1] for k, v in currents.items()},
-                          {p.threshold_input: p.vth for p in branch.plan.populations.values() if p.threshold_input})
-        agree = []
-        for inp in branch.plan.inputs:
-            chain = inp.rsplit(".", 1)[0]
-            log(f"export: netx file for chain {chain}")
-            info = write_netx(branch.plan, inp, out_dir / f"{chain}.net", branch.calibration["input_peak"][inp])
-            last = info["layers"][-1]["population"]
-            got = run_netx(out_dir / f"{chain}.net", info, currents[inp][0])
-            agree.append(spike_agreement({last: got[None]}, {last: static[last][:1]}, mask[:1]))
-            files.append({"path": f"{chain}.net", "kind": "netx", "chain": chain, **info})
-        fidelity["netx_static_threshold_spike_agreement"] = float(np.mean(agree))
+        netx_files, fidelity["netx"] = netx_fidelity(plan, calibration["input_peak"], currents, mask, out_dir, log)
+        files += netx_files
     if "onnx" in targets:
         from neuro_av.export.onnx_export import export_onnx
 
         log("export: ONNX pre and post")
-        res = export_onnx(run.model, clip_range(clips, 0, min(2, n)), clip_range(clips, 0, n), out_dir)
+        clips = run.data.protocol_set("test")[0]
+        res = export_onnx(run.model, clip_batch(clips, np.arange(min(2, len(clips)))), batch, out_dir)
         files += [{"path": p, "kind": "onnx", "part": part} for part, p in res["files"].items()]
         fidelity["onnx_max_abs_diff"] = res["max_abs_diff"]
-    ckpt_path = run.run_dir / "checkpoint.pt"
+    for f in files:
+        f["sha256"] = sha256(out_dir / f["path"])
     manifest = {
-        "format": "neuro-av export manifest 1",
-        "model": run.name, "targets": list(targets),
-        "checkpoint": {"path": str(ckpt_path.resolve()), "sha256": _sha256(ckpt_path),
-                       "best_epoch": run.checkpoint.get("best_epoch"), "beta": run.checkpoint.get("beta")},
-        "dt_s": branch.dt_s, "reset": RESET_MODE, "dynamic_threshold": run.dynamic_threshold,
+        "format": FORMAT, "model": run.name, "targets": list(targets),
+        "checkpoint": {"path": str(run.checkpoint_path.resolve()), "sha256": sha256(run.checkpoint_path),
+                       "best_epoch": run.checkpoint.get("best_epoch"), "beta": run.beta},
+        "dt_s": dt, "reset": RESET_MODE, "dynamic_threshold": hybrid.dynamic_threshold(run),
+        "threshold_inputs": sorted(p.threshold_input for p in plan.populations.values() if p.threshold_input),
         "lava_alignment": "population of depth d (Dense hops from the input) holds reference step t at Lava step t + d",
         "quantisation": quantisation, "fidelity": fidelity, "files": files, "versions": library_versions(),
     }
-    write_json_atomic(json.loads(json.dumps(manifest, default=float)), out_dir / MANIFEST)
+    write_json(manifest, out_dir / MANIFEST)
     return manifest
+
+
+# -- reading an export back ---------------------------------------------------------------------
+
+def read_manifest(export_dir: Path) -> dict | None:
+    path = Path(export_dir) / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None
+    return manifest if manifest.get("format") == FORMAT else None
+
+
+def load_branch(export_dir: Path) -> Branch:
+    """The branch as ``neuro-av export`` wrote it: the NIR graph, its float plan and, if exported,
+    the fixed-point plan; ``files`` names each with its sha256."""
+    export_dir = Path(export_dir)
+    graph, dt = read_graph(export_dir / NIR_FILE)
+    plan = plan_from_nir(graph, dt)
+    files = {"nir": {"path": str((export_dir / NIR_FILE).resolve()), "sha256": sha256(export_dir / NIR_FILE)}}
+    fixed = None
+    if (export_dir / FIXED_FILE).is_file():
+        fixed = load_fixed(export_dir / FIXED_FILE, plan)
+        files["lava-fixed-params"] = {"path": str((export_dir / FIXED_FILE).resolve()),
+                                      "sha256": sha256(export_dir / FIXED_FILE)}
+    return Branch(graph, dt, plan, fixed, files)
+
+
+def export_status(run: Run, needs: tuple[str, ...]) -> str | None:
+    """Why ``RUN/export`` cannot serve ``needs`` (targets) as it is, or None when it can."""
+    manifest = read_manifest(run.export_dir)
+    if manifest is None:
+        return f"{run.export_dir / MANIFEST} is missing or from another neuro-av version"
+    if manifest["checkpoint"]["sha256"] != sha256(run.checkpoint_path):
+        return f"{run.export_dir} was exported from another checkpoint than {run.checkpoint_path}"
+    missing = [t for t in needs if t not in manifest["targets"]]
+    if missing:
+        return f"{run.export_dir} has no {', '.join(missing)} export"
+    for f in manifest["files"]:
+        path = run.export_dir / f["path"]
+        if not path.is_file() or sha256(path) != f["sha256"]:
+            return f"{path} is missing or changed since the export"
+    return None
+
+
+def ensure_export(run: Run, needs: tuple[str, ...], log: Callable[[str], None] = print,
+                  check_clips: int = 16) -> Branch:
+    """``RUN/export`` read back, after exporting first if it is missing, stale or lacks a target."""
+    why = export_status(run, needs)
+    if why is not None:
+        manifest = read_manifest(run.export_dir) or {}
+        targets = tuple(t for t in TARGETS if t in set(needs) | set(manifest.get("targets", [])))
+        log(f"sim: {why}; exporting ({', '.join(targets)}) first")
+        export_run(run, targets, run.export_dir, check_clips, log)
+    return load_branch(run.export_dir)

@@ -26,15 +26,16 @@ What netx cannot say, and how the file says it instead:
 """
 from __future__ import annotations
 
-import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
+from neuro_av.export.lava.fixed_point import BIAS_MANTISSA_BITS, MAX_WEIGHT_MANTISSA
+from neuro_av.export.lava.oracle import DECAY_UNITY
+from neuro_av.export.lava.plan import LavaPlan
 
-from neuro_av.export.fixed_point import BIAS_MANTISSA_BITS, MAX_WEIGHT_MANTISSA
-from neuro_av.export.lava_plan import LavaPlan
-from neuro_av.export.lava_reference import DECAY_UNITY
-from neuro_av.export.nir_graph import NIRExportError
+from neuro_av.errors import ExportError
+from neuro_av.io import atomic_path
 
 REFRACTORY_DELAY = 1  # Loihi's minimum: no refractory period beyond the spike step
 BIAS_MANTISSA_MAX = 2 ** (BIAS_MANTISSA_BITS - 1) - 1
@@ -49,7 +50,7 @@ def chain_order(plan: LavaPlan, input_name: str) -> list[str]:
         if not nxt:
             return order
         if len(nxt) > 1 or len(plan.incoming(nxt[0].dst)) != 1:
-            raise NIRExportError(f"netx export takes plain Dense chains; {src} fans out or {nxt[0].dst} has "
+            raise ExportError(f"netx export takes plain Dense chains; {src} fans out or {nxt[0].dst} has "
                                  "several inputs (recurrent or merged layers)")
         order.append(nxt[0].dst)
         src = nxt[0].dst
@@ -66,10 +67,31 @@ def _bias_neuron_scale(pop) -> float:
     return (BIAS_MANTISSA_MAX - 1) / max(float(np.max(pop.vth)), 1e-12)
 
 
+def netx_refusal(plan: LavaPlan, input_name: str) -> str | None:
+    """Why the chain fed by ``input_name`` cannot be a netx file, or None if it can."""
+    try:
+        order = chain_order(plan, input_name)
+    except ExportError as exc:
+        return str(exc)
+    for name in order:
+        pop = plan.populations[name]
+        if not pop.spiking:
+            return f"{name} is a read-out ({pop.node_type}); netx's CUBA neurons always spike"
+        for what, values in (("du", pop.du), ("dv", pop.dv), ("threshold", pop.vth)):
+            if not np.allclose(values, values[0]):
+                return f"{name} has per-neuron {what}; netx's CUBA layer takes one value per layer"
+        if np.any(pop.v_reset != 0) or np.any(pop.v_init != 0):
+            return f"{name} resets or starts at a non-zero voltage; netx's CUBA neuron uses 0"
+    return None
+
+
 def write_netx(plan: LavaPlan, input_name: str, path: Path, input_peak: float, input_bits: int = 8) -> dict:
     """Write the chain fed by ``input_name``; returns what a user needs to drive it."""
     import h5py
 
+    why = netx_refusal(plan, input_name)
+    if why:
+        raise ExportError(f"netx export of the chain fed by {input_name}: {why}")
     order = chain_order(plan, input_name)
     payload_max = 2 ** (input_bits - 1) - 1
     input_scale = payload_max / max(float(input_peak), 1e-12)
@@ -78,9 +100,8 @@ def write_netx(plan: LavaPlan, input_name: str, path: Path, input_peak: float, i
     bias_value = int(np.clip(np.rint(ratio), 1, payload_max))
     drive_value = 1
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     layers = []
-    with h5py.File(tmp, "w") as f:
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.create_dataset("layer/0/type", (1,), "S10", [b"input"])
         f.create_dataset("layer/0/shape", data=np.array([plan.inputs[input_name] + 2]))
         for l, name in enumerate(order, start=1):
@@ -111,46 +132,61 @@ def write_netx(plan: LavaPlan, input_name: str, path: Path, input_peak: float, i
             f.create_dataset(f"{g}/weight", data=weight.astype(np.float64))
             f.create_dataset(f"{g}/bias", data=bias.astype(np.float64))
             f.create_dataset(f"{g}/neuron/type", (1,), "S10", [b"CUBA"])
-            f.create_dataset(f"{g}/neuron/iDecay", data=int(round(pop.du * DECAY_UNITY)))
-            f.create_dataset(f"{g}/neuron/vDecay", data=int(round(pop.dv * DECAY_UNITY)))
+            f.create_dataset(f"{g}/neuron/iDecay", data=int(round(pop.du[0] * DECAY_UNITY)))
+            f.create_dataset(f"{g}/neuron/vDecay", data=int(round(pop.dv[0] * DECAY_UNITY)))
             f.create_dataset(f"{g}/neuron/vThMant", data=vth)
             f.create_dataset(f"{g}/neuron/refDelay", data=REFRACTORY_DELAY)
             f.create_dataset(f"{g}/neuron/gradedSpike", data=False)
             layers.append({"population": name, "neurons": pop.size, "bias_neuron": not last, "scale": scale,
                            "vThMant": vth, "weight_rel_error": float(np.linalg.norm(weight[:pop.size, :matrix.shape[1]] / scale - matrix)
                                                                       / max(np.linalg.norm(matrix), 1e-30))})
-    os.replace(tmp, path)
     return {"input": input_name, "input_scale": input_scale, "input_bits": input_bits,
             "bias_channel": plan.inputs[input_name], "bias_channel_value": bias_value,
             "drive_channel": plan.inputs[input_name] + 1, "drive_channel_value": drive_value, "layers": layers,
             "thresholds": "static θ_0 (netx has no threshold input)"}
 
 
-def run_netx(path: Path, info: dict, current: np.ndarray) -> np.ndarray:
-    """Load ``path`` through ``netx.hdf5.Network``, drive it with one clip's graded input (T, N_in) in
-    Lava's fixed point, and return the last layer's spikes (T, N_L) in the reference time alignment."""
+def run_netx(path: Path, info: dict, currents: np.ndarray, mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Load ``path`` through ``netx.hdf5.Network`` and drive it with clips' graded input (B, T, N_in) in
+    Lava's fixed point, back to back in windows of T + depth steps (netx's own ``reset_interval``
+    zeroes each layer at the start of its window, as if each clip ran alone). Returns every layer's
+    spikes (B, T, N_l) in the reference time alignment, bias neurons dropped."""
     from neuro_av.lava_compat import import_netx
 
     netx = import_netx()
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
-    from lava.proc.io.sink import RingBuffer as Sink
     from lava.proc.io.source import RingBuffer as Source
+    from neuro_av.export.lava.writer.process import LaneWriter
 
-    depth, steps = len(info["layers"]), current.shape[0]
+    currents = np.asarray(currents, np.float64)
+    batch, steps, width = currents.shape
+    mask = np.ones((batch, steps), bool) if mask is None else np.asarray(mask, bool)
+    depth = len(info["layers"])
+    window = steps + depth
     limit = 2 ** (info["input_bits"] - 1) - 1
-    x = np.zeros((current.shape[1] + 2, steps + depth), np.int64)
-    x[:-2, :steps] = np.clip(np.rint(current.T * info["input_scale"]), -limit, limit)
-    x[-2, :] = info["bias_channel_value"]
-    x[-1, :] = info["drive_channel_value"]
+    x = np.zeros((batch, window, width + 2), np.int64)
+    x[:, :steps, :width] = np.clip(np.rint(currents * mask[:, :, None] * info["input_scale"]), -limit, limit)
+    x[:, :, -2] = info["bias_channel_value"]
+    x[:, :, -1] = info["drive_channel_value"]
     bits = max(info["input_bits"], int(np.ceil(np.log2(max(info["drive_channel_value"], 1) + 1))) + 1)
-    net = netx.hdf5.Network(net_config=str(path), input_message_bits=bits)
-    source, sink = Source(data=x), Sink(shape=net.out.shape, buffer=steps + depth)
+    net = netx.hdf5.Network(net_config=str(path), input_message_bits=bits, reset_interval=window, reset_offset=1)
+    source = Source(data=x.reshape(batch * window, width + 2).T.copy())
     source.s_out.connect(net.inp)
-    net.out.connect(sink.a_in)
-    try:
-        net.run(condition=RunSteps(num_steps=steps + depth), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
-        out = sink.data.get().T.copy()
-    finally:
-        net.stop()
-    return out[depth:depth + steps]
+    with tempfile.TemporaryDirectory(prefix="neuro-av-netx-") as folder:
+        files = []
+        for i, layer in enumerate(net.layers):
+            f = Path(folder) / f"{i}.u8"
+            n = int(np.prod(layer.out.shape))
+            np.memmap(f, dtype=np.uint8, mode="w+", shape=(batch * window, n)).flush()
+            layer.out.connect(LaneWriter(shape=(n,), path=str(f), steps=batch * window).a_in)
+            files.append((f, n))
+        try:
+            net.run(condition=RunSteps(num_steps=batch * window), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+        finally:
+            net.stop()
+        out = {}
+        for d, ((f, n), entry) in enumerate(zip(files, info["layers"]), start=1):
+            rows = np.fromfile(f, dtype=np.uint8).reshape(batch, window, n)
+            out[entry["population"]] = rows[:, d:d + steps, :entry["neurons"]].copy()
+    return out

@@ -19,19 +19,20 @@ Sharp edges:
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import nir
 import numpy as np
 
-from neuro_av.errors import NeuroAVError
+from neuro_av import naming
+from neuro_av.errors import ExportError
+from neuro_av.io import atomic_path
 
 RESET_MODE = "zero"
-SUPPORTED_NODES = (nir.Input, nir.Output, nir.Affine, nir.Linear, nir.LIF, nir.CubaLIF, nir.IF)
+SUPPORTED_NODES = (nir.Input, nir.Output, nir.Affine, nir.Linear, nir.LIF, nir.CubaLIF, nir.IF, nir.LI, nir.CubaLI)
 
 
-class NIRExportError(NeuroAVError, ValueError):
+class NIRExportError(ExportError):
     """A graph neuro-av cannot write or read; the message lists what to change."""
 
 
@@ -45,22 +46,22 @@ def snn_to_nir(branch, threshold_base: float, dynamic_threshold: bool, config: d
     nodes, edges = {}, []
     for chain, layers in branch.chains.items():
         n_in = layers[0].in_features
-        nodes[f"{chain}.input"] = nir.Input(input_type=np.array([n_in]))
-        prev = f"{chain}.input"
+        prev = naming.input_node(chain)
+        nodes[prev] = nir.Input(input_type=np.array([n_in]))
         for i, layer in enumerate(layers):
             n = layer.out_features
-            fc, lif = f"{chain}.fc{i}", f"{chain}.lif{i}"
+            fc, lif = naming.synapse_node(chain, i), naming.neuron_node(chain, i)
             nodes[fc] = nir.Affine(weight=layer.weight.detach().cpu().numpy().astype(np.float32),
                                    bias=layer.bias.detach().cpu().numpy().astype(np.float32))
-            meta = {"threshold_input": f"{lif}.threshold"} if dynamic_threshold else {}
+            meta = {"threshold_input": naming.threshold_stream(chain, i)} if dynamic_threshold else {}
             nodes[lif] = nir.CubaLIF(
                 tau_syn=_vec(p.tau_syn_s, n), tau_mem=_vec(p.tau_mem_s, n), r=_vec(1.0, n),
                 v_leak=_vec(p.v_leak, n), v_threshold=_vec(threshold_base, n), v_reset=_vec(p.v_reset, n),
                 w_in=_vec(p.tau_syn_s / p.dt_s, n), metadata=meta)
             edges += [(prev, fc), (fc, lif)]
             prev = lif
-        nodes[f"{chain}.output"] = nir.Output(output_type=np.array([layers[-1].out_features]))
-        edges.append((prev, f"{chain}.output"))
+        nodes[naming.output_node(chain)] = nir.Output(output_type=np.array([layers[-1].out_features]))
+        edges.append((prev, naming.output_node(chain)))
     metadata = {"dt_s": float(p.dt_s), "reset": RESET_MODE, "producer": "neuro-av",
                 "neuron_model": "norse lif_feed_forward_step (current jump, then Euler)",
                 "config": json.dumps(config or {})}
@@ -69,19 +70,38 @@ def snn_to_nir(branch, threshold_base: float, dynamic_threshold: bool, config: d
 
 def write_graph(graph: nir.NIRGraph, path: Path) -> None:
     """``nir.write`` through a temporary file, so a crash leaves no half-written graph."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    nir.write(str(tmp), graph)
-    os.replace(tmp, path)
+    with atomic_path(Path(path)) as tmp:
+        nir.write(str(tmp), graph)
+
+
+def chain_graph(graph: nir.NIRGraph, input_node: str) -> nir.NIRGraph:
+    """The part of ``graph`` reachable from ``input_node``: one chain as a single-input graph."""
+    succ: dict[str, list[str]] = {}
+    for a, b in graph.edges:
+        succ.setdefault(a, []).append(b)
+    keep, todo = set(), [input_node]
+    while todo:
+        node = todo.pop()
+        if node not in keep:
+            keep.add(node)
+            todo += succ.get(node, [])
+    return nir.NIRGraph(nodes={k: n for k, n in graph.nodes.items() if k in keep},
+                        edges=[(a, b) for a, b in graph.edges if a in keep and b in keep],
+                        metadata=dict(graph.metadata))
 
 
 def read_graph(path: Path, dt_s: float | None = None) -> tuple[nir.NIRGraph, float]:
-    """Read any NIR graph made of Input/Output/Affine/Linear/LIF/CubaLIF/IF nodes (recurrent edges
-    allowed); returns the graph and its dt — from ``dt_s`` if given, else from neuro-av's metadata."""
+    """Read any NIR graph made of Input/Output/Affine/Linear/LIF/CubaLIF/IF/LI/CubaLI nodes (recurrent
+    edges allowed); returns the graph and its dt — from ``dt_s`` if given, else from neuro-av's metadata."""
     path = Path(path)
     if not path.is_file():
         raise NIRExportError(f"NIR graph {path} does not exist")
-    graph = nir.read(str(path))
+    try:
+        graph = nir.read(str(path))
+    except Exception as exc:  # h5py and nir raise OSError, KeyError, ValueError … for foreign files
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise NIRExportError(f"{path} is not a readable NIR graph ({type(exc).__name__}: {first}); "
+                             "pass a file written by nir.write (HDF5)") from None
     unsupported = sorted(f"{name} ({type(node).__name__})" for name, node in graph.nodes.items()
                          if not isinstance(node, SUPPORTED_NODES))
     if unsupported:
@@ -92,6 +112,6 @@ def read_graph(path: Path, dt_s: float | None = None) -> tuple[nir.NIRGraph, flo
             raise NIRExportError(f"{path} does not record its time step: pass dt explicitly (--dt SECONDS); "
                                  "the NIR paper's graphs use 1e-4 s")
         dt_s = float(np.asarray(graph.metadata["dt_s"]))
-    if dt_s <= 0:
-        raise NIRExportError(f"dt must be positive, got {dt_s}")
+    if not np.isfinite(dt_s) or dt_s <= 0:
+        raise NIRExportError(f"dt must be a positive number of seconds, got {dt_s}")
     return graph, dt_s

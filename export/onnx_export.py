@@ -3,9 +3,11 @@
 ``pre.onnx``:  (audio, video, mask) -> SNN input currents, threshold schedules and the pre-state
 ``post.onnx``: (audio, video, mask, pre-state..., spikes of every SNN layer...) -> clip embeddings
 
-Tensors are named ``current.<chain>``, ``threshold.<chain>.<layer>``, ``state.<path>``,
-``spikes.<chain>.<layer>`` and ``embedding.<k>``; the batch axis is dynamic. Export uses the
-TorchScript exporter (``dynamo=False``, DEPLOYMENT.md); every file is checked with
+Tensors carry the names of :mod:`neuro_av.naming`: the graded input ``<chain>.input``, the threshold
+streams ``<chain>.lif<i>.threshold``, the spikes of each layer ``<chain>.lif<i>``, the host state
+``state.<path>`` and the embeddings ``embedding.<k>``; the batch axis is dynamic. Export uses the
+TorchScript exporter (``dynamo=False``: torch 2.13's dynamo exporter failed on a dynamic batch); every
+file is checked with
 ``onnx.checker`` and run in onnxruntime against torch at another batch size.
 
 Sharp edge: ``torch.onnx.export`` switches the module to eval mode and restores its mode after;
@@ -13,13 +15,14 @@ the wrappers are put in eval mode first, so the torch reference and the file com
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from neuro_av import naming
+from neuro_av.io import atomic_path
 from neuro_av.models.base import ClipBatch
 from neuro_av.models.partition import SnnInput, SnnOutput
 
@@ -52,10 +55,10 @@ class _Pre(nn.Module):
 
     def forward(self, audio, video, mask):
         snn_in, state = self.model.pre(ClipBatch(audio, video, mask))
-        named = [(f"current.{c}", snn_in.current[c]) for c in sorted(snn_in.current)]
-        named += [(f"threshold.{c}.{i}", th) for c in sorted(snn_in.thresholds)
+        named = [(naming.input_node(c), snn_in.current[c]) for c in sorted(snn_in.current)]
+        named += [(naming.threshold_stream(c, i), th) for c in sorted(snn_in.thresholds)
                   for i, th in enumerate(snn_in.thresholds[c])]
-        named += _flatten(state, "state")
+        named += _flatten(state, naming.STATE_PREFIX.rstrip("."))
         self.output_names = [n for n, _ in named]
         return tuple(t for _, t in named)
 
@@ -67,7 +70,7 @@ class _Post(nn.Module):
 
     def forward(self, audio, video, mask, *rest):
         n_state = len(self.state_names)
-        state = _unflatten(self.state_names, rest[:n_state], "state")
+        state = _unflatten(self.state_names, rest[:n_state], naming.STATE_PREFIX.rstrip("."))
         spikes, k = {}, n_state
         for c in sorted(self.chains):
             spikes[c] = list(rest[k:k + self.chains[c]])
@@ -76,11 +79,10 @@ class _Post(nn.Module):
 
 
 def _export(module: nn.Module, args: tuple, input_names: list[str], output_names: list[str], path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    torch.onnx.export(module, args, str(tmp), input_names=input_names, output_names=output_names,
-                      dynamic_axes={n: {0: "batch"} for n in (*input_names, *output_names)},
-                      opset_version=OPSET, dynamo=False)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.onnx.export(module, args, str(tmp), input_names=input_names, output_names=output_names,
+                          dynamic_axes={n: {0: "batch"} for n in (*input_names, *output_names)},
+                          opset_version=OPSET, dynamo=False)
 
 
 def _max_diff(path: Path, feeds: dict[str, np.ndarray], reference) -> float:
@@ -105,18 +107,19 @@ def export_onnx(model, example: ClipBatch, check: ClipBatch, out_dir: Path) -> d
     with torch.no_grad():
         pre(*example)  # fixes the output names
     pre_names = list(pre.output_names)
-    state_names = [n for n in pre_names if n.startswith("state.")]
+    state_names = [n for n in pre_names if n.startswith(naming.STATE_PREFIX)]
     _export(pre, tuple(example), list(CLIP_INPUTS), pre_names, out_dir / "pre.onnx")
 
     snn = model.partition().snn
     chains = {c: len(layers) for c, layers in snn.chains.items()}
-    spike_names = [f"spikes.{c}.{i}" for c in sorted(chains) for i in range(chains[c])]
+    spike_names = [naming.neuron_node(c, i) for c in sorted(chains) for i in range(chains[c])]
 
     def post_args(clips: ClipBatch):
         with torch.no_grad():
             outs = dict(zip(pre_names, pre(*clips)))
-            snn_in = SnnInput({c: outs[f"current.{c}"] for c in chains},
-                              {c: [outs[f"threshold.{c}.{i}"] for i in range(chains[c])] for c in chains}, clips.mask)
+            snn_in = SnnInput({c: outs[naming.input_node(c)] for c in chains},
+                              {c: [outs[naming.threshold_stream(c, i)] for i in range(chains[c])] for c in chains},
+                              clips.mask)
             spikes = snn(snn_in).spikes
         return (*clips, *[outs[n] for n in state_names], *[spikes[c][i] for c in sorted(chains) for i in range(chains[c])])
 
@@ -124,7 +127,7 @@ def export_onnx(model, example: ClipBatch, check: ClipBatch, out_dir: Path) -> d
     example_post = post_args(example)
     with torch.no_grad():
         n_out = len(post(*example_post))
-    emb_names = [f"embedding.{k}" for k in range(n_out)]
+    emb_names = [naming.embedding_name(k) for k in range(n_out)]
     _export(post, example_post, [*CLIP_INPUTS, *state_names, *spike_names], emb_names, out_dir / "post.onnx")
 
     check_post = post_args(check)

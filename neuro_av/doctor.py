@@ -32,7 +32,11 @@ class CheckResult(NamedTuple):
 def check_norse_lif() -> str:
     """One Norse LIF step against the hand-computed Euler update."""
     import torch
-    from norse.torch.functional.lif import LIFFeedForwardState, LIFParameters, lif_feed_forward_step
+    from norse.torch.functional.lif import (
+        LIFFeedForwardState,
+        LIFParameters,
+        lif_feed_forward_step,
+    )
 
     p = LIFParameters(tau_syn_inv=torch.tensor(200.0), tau_mem_inv=torch.tensor(100.0),
                       v_th=torch.tensor(0.5))
@@ -77,33 +81,48 @@ def check_nir_roundtrip() -> str:
     return f"{len(back.nodes)} nodes, {len(back.edges)} edges round-tripped"
 
 
-def _lava_check(tag: str) -> str:
-    from neuro_av.export import lava_reference as ref
-    from neuro_av.export.lava_chain import run_chain
+def _small_plan():
+    """A two-layer plan (6 → 8 → 4) with per-neuron decays and a graded input, in Lava float units."""
+    from neuro_av.export.lava.plan import LavaPlan, Population, Synapse
 
     rng = np.random.default_rng(7)
-    spikes_in = (rng.random((24, 6)) < 0.3).astype(float)
-    if tag == "floating_pt":
-        layers = [ref.LifLayer(rng.normal(0.3, 0.3, (8, 6)), du=0.3, dv=0.2, vth=0.8),
-                  ref.LifLayer(rng.normal(0.3, 0.3, (4, 8)), du=0.3, dv=0.2, vth=0.8)]
-        expected = ref.run_float(spikes_in, layers)
+
+    def pop(name, n, depth):
+        return Population(name, n, depth, du=rng.uniform(0.2, 0.5, n), dv=rng.uniform(0.1, 0.3, n),
+                          v_bias=np.zeros(n), vth=np.full(n, 0.8), v_reset=np.zeros(n), v_init=np.zeros(n))
+
+    syns = [Synapse("fc0", "in", "l0", rng.normal(0.3, 0.3, (8, 6)), rng.normal(0, 0.05, 8), True),
+            Synapse("fc1", "l0", "l1", rng.normal(0.4, 0.3, (4, 8)), np.zeros(4), False)]
+    plan = LavaPlan(1e-3, {"in": 6}, {"l0": pop("l0", 8, 1), "l1": pop("l1", 4, 2)}, syns)
+    return plan, {"in": rng.uniform(0, 1.5, (3, 24, 6))}
+
+
+def _lava_check(fixed_point: bool) -> str:
+    from neuro_av.export.lava.fixed_point import quantise
+    from neuro_av.export.lava.network import run_plan
+    from neuro_av.export.lava.oracle import run_fixed_plan
+    from neuro_av.export.lava.plan import simulate
+
+    plan, currents = _small_plan()
+    if fixed_point:
+        plan = quantise(plan, input_peak={"in": 1.5})
+        expected = run_fixed_plan(plan, currents)[0].spikes
     else:
-        layers = [ref.LifLayer(np.round(rng.normal(40, 40, (8, 6))), du=1200, dv=800, vth=160),
-                  ref.LifLayer(np.round(rng.normal(40, 40, (4, 8))), du=1200, dv=800, vth=160)]
-        expected = ref.run_fixed(spikes_in, layers)
-    got = run_chain(spikes_in, layers, tag)
-    for i, (g, e) in enumerate(zip(got, expected)):
-        if not np.array_equal(g, e):
-            raise AssertionError(f"layer {i}: {int((g != e).sum())} spike bins differ from the NumPy oracle")
-    return f"source->Dense->LIF->Dense->LIF, {sum(int(g.sum()) for g in got)} spikes, equal to the NumPy oracle"
+        expected = simulate(plan, currents).spikes
+    got = run_plan(plan, currents).spikes
+    for name, e in expected.items():
+        if not np.array_equal(got[name], e):
+            raise AssertionError(f"{name}: {int((got[name] != e).sum())} spike bins differ from the NumPy oracle")
+    return (f"3 clips in 3 lanes through input->Dense->LIF->Dense->LIF, {sum(int(g.sum()) for g in got.values())} "
+            "spikes, equal to the NumPy oracle")
 
 
 def check_lava_float() -> str:
-    return _lava_check("floating_pt")
+    return _lava_check(False)
 
 
 def check_lava_fixed() -> str:
-    return _lava_check("fixed_pt")
+    return _lava_check(True)
 
 
 def check_onnx() -> str:

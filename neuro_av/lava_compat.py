@@ -1,6 +1,7 @@
 """Make lava-nc 0.10 and lava-dl 0.6 import on Python 3.11 without editing site-packages.
 
-Two shims, each applied lazily (only by code that is about to use Lava) and only once:
+Three shims, each applied lazily (only by code that is about to use Lava) and only once, and a guard
+that stops the processes Lava forks when the harness dies (:func:`guard_lava_processes`):
 
 1. ``ByteEncoder`` (lava-nc): ``lava/magma/compiler/var_model.py`` uses ``ByteEncoder()``, a plain
    ``@dataclass`` instance, as the default of fields of other dataclasses. Python 3.11 rejects

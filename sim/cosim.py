@@ -1,31 +1,35 @@
 """``neuro-av sim RUN``: the hybrid model on a split, with the spiking branch on each backend.
 
 ``pre`` runs on the host (torch — on the GPU when there is one — or the exported ONNX files), the
-spiking branch on ``norse`` (float64, the reference), ``lava-float`` or ``lava-fixed`` (all clips
-through one compiled Lava network per ≤512 clips), ``post`` back on the host. Each backend gets
-S / U / HM / ZSL with the run's β*, spike agreement and accuracy delta against Norse, per-layer
-spike counts, firing rates, synaptic operations and neuron updates, and energy estimates.
+spiking branch on ``norse`` (float64, the reference), ``lava-float`` or ``lava-fixed`` (the files
+``neuro-av export`` wrote, run with many clips per Lava time step), ``post`` back on the host. Each
+backend gets S / U / HM / ZSL with the run's β*, spike agreement and accuracy delta against the
+reference, per-layer spike counts, firing rates, synaptic operations and neuron updates, and energy
+estimates.
 
-Sharding: a shard (``--workers``, or a rank under ``torchrun``) runs a contiguous slice of the clips
-and keeps raw sums and distances, so merged shards give exactly the figures of a single run.
+A shard (:mod:`neuro_av.sim.shards`) runs a slice of the clips and keeps raw sums and distances, so
+merged shards give exactly the figures of a single run.
 """
 from __future__ import annotations
 
-import json
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-
-from neuro_av.export.deploy import prepare_branch
-from neuro_av.export.hybrid import HybridRun, agreement_counts, norse_spikes
-from neuro_av.models.partition import SnnInput
+from neuro_av.export import hybrid
+from neuro_av.export.agreement import agreement_counts
+from neuro_av.export.deploy import Branch
 from neuro_av.sim.counts import layer_sums, merge_sums, per_clip
-from neuro_av.sim.energy import CMOS45, LOIHI1, energy_report
+from neuro_av.sim.energy import energy_report, reference_tables
+
+from neuro_av.gzsl import gzsl_evaluate
+from neuro_av.run import Run, clip_batch
 
 BACKENDS = ("norse", "lava-float", "lava-fixed")
+REFERENCE = "norse"
 RASTER_CLIP = 0  # the clip whose spikes the report plots
 
 
@@ -38,7 +42,15 @@ class SimOptions:
     save_spikes: bool = False
     energy_tables: list = field(default_factory=list)
     progress: bool = True
+    lanes: int | None = None  # clips per Lava time step (None: as many as memory allows; 1: back to back)
     shard: tuple[int, int] = (0, 1)
+
+    def to_json(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
+
+    @staticmethod
+    def from_json(d: dict) -> "SimOptions":
+        return SimOptions(**{**d, "backends": tuple(d["backends"]), "shard": tuple(d["shard"])})
 
 
 def select_clips(total: int, limit: int | None) -> np.ndarray:
@@ -54,40 +66,44 @@ def _bar(total: int, desc: str, enabled: bool):
     return tqdm(total=total, desc=desc, unit="clip", disable=not enabled, leave=False)
 
 
-def _snn_input(chains: dict, currents, thresholds, mask) -> SnnInput:
-    return SnnInput({c: torch.from_numpy(currents[f"{c}.input"]) for c in chains},
-                    {c: [torch.from_numpy(thresholds[f"{c}.lif{i}.threshold"]) for i in range(n)] for c, n in chains.items()},
-                    torch.from_numpy(mask))
-
-
-def _nothing():
-    import contextlib
-
-    return contextlib.nullcontext()
-
-
-def _make_host(run: HybridRun, name: str):
+def _make_host(run: Run, name: str):
     from neuro_av.sim.hosts import OnnxHost, TorchHost
-    from neuro_av.training.engine import DistInfo, resolve_device
+
+    from neuro_av.run import resolve_device
 
     if name == "onnx":
-        return OnnxHost(run.run_dir / "export", run.model.partition().snn)
-    return TorchHost(run.model, resolve_device("auto", DistInfo()))
+        return OnnxHost(run.export_dir, run.model.cpu())
+    return TorchHost(run.model, resolve_device("auto"))
 
 
-def run_shard(run: HybridRun, opts: SimOptions, work_dir: Path) -> dict:
+def _distances(run: Run, embeddings: list[np.ndarray], classes: torch.Tensor) -> np.ndarray:
+    """The model's own scoring rule (``ZSLModel.embedding_distances``) on host-side embeddings."""
+    with torch.no_grad():
+        return run.model.embedding_distances([torch.from_numpy(np.asarray(e)) for e in embeddings], classes).numpy()
+
+
+def _run_backend(name: str, branch: Branch, opts: SimOptions, streams, snn, snn_in, n: int):
+    """(spikes, Lava figures or None, seconds) of one backend."""
+    from neuro_av.export.lava.network import run_plan
+
+    t0 = time.perf_counter()
+    if name == "norse":
+        return hybrid.norse_reference(snn, snn_in), None, time.perf_counter() - t0
+    plan = branch.plan if name == "lava-float" else branch.fixed
+    bar = _bar(n, name, opts.progress)
+    lava = run_plan(plan, *streams, lanes=opts.lanes, progress=bar.update)
+    bar.close()
+    figures = {"lanes": lava.lanes, "builds": lava.builds, "lava_steps": lava.lava_steps, "build_s": lava.build_s,
+               "run_s": lava.run_s}
+    return lava.spikes, figures, time.perf_counter() - t0
+
+
+def run_shard(run: Run, branch: Branch, opts: SimOptions) -> dict:
     """Raw results of this shard: distances, count sums, agreement counts, timings (and spikes)."""
-    from neuro_av.export.lava_network import run_plan
-    from neuro_av.training.engine import clip_batch
-
     clips, seen, unseen = run.data.protocol_set(opts.split)
-    chosen = select_clips(len(clips), opts.limit)
     index, count = opts.shard
-    mine = np.array_split(chosen, count)[index]
+    mine = np.array_split(select_clips(len(clips), opts.limit), count)[index]
     host = _make_host(run, opts.host)
-    Path(work_dir).mkdir(parents=True, exist_ok=True)
-    branch = prepare_branch(run, Path(work_dir) / "snn.nir")
-    chains = {c: len(layers) for c, layers in host.snn.chains.items()}
     batch_size = int(run.checkpoint["train_config"].get("eval_batch_size", 128))
 
     from neuro_av.sim.gpu_energy import GpuEnergyMeter
@@ -97,8 +113,8 @@ def run_shard(run: HybridRun, opts: SimOptions, work_dir: Path) -> dict:
     bar = _bar(len(mine), "pre", opts.progress)
     for start in range(0, len(mine), batch_size):
         sel = mine[start:start + batch_size]
-        with meter or _nothing():
-            (c, t, m), handle = host.pre(clip_batch(clips, sel, torch.device("cpu")))
+        with meter or contextlib.nullcontext():
+            (c, t, m), handle = host.pre(clip_batch(clips, sel))
         b, steps = m.shape
         cur.append(c)
         thr.append({k: np.broadcast_to(v, (b, steps, v.shape[-1])) for k, v in t.items()})
@@ -106,69 +122,49 @@ def run_shard(run: HybridRun, opts: SimOptions, work_dir: Path) -> dict:
         handles.append((len(sel), handle))
         bar.update(len(sel))
     bar.close()
-    currents = {k: np.concatenate([c[k] for c in cur]) for k in cur[0]}
-    thresholds = {k: np.concatenate([t[k] for t in thr]) for k in thr[0]}
-    mask = np.concatenate(msk)
-    with torch.no_grad():
-        text = torch.from_numpy(np.asarray(run.data.text, dtype=np.float32))
-        classes = run.model.cpu().class_embeddings(text).numpy() if opts.host == "onnx" else \
-            host.model.class_embeddings(text.to(host.device)).cpu().numpy()
-
-    reference = norse_spikes(host.snn, _snn_input(chains, currents, thresholds, mask))
-    raw = {"clips": int(len(mine)), "index": mine, "targets": clips.targets[mine], "backends": {}}
-    for name in opts.backends:
-        t0 = time.perf_counter()
-        lava = None
-        if name == "norse":
-            spikes = reference
-        else:
-            plan = branch.plan if name == "lava-float" else branch.fixed
-            bar = _bar(len(mine), name, opts.progress)
-            lava = run_plan(plan, currents, thresholds, mask=mask, progress=bar.update)
-            bar.close()
-            spikes = lava.spikes
-        snn_s = time.perf_counter() - t0
+    streams = ({k: np.concatenate([c[k] for c in cur]) for k in cur[0]},
+               {k: np.concatenate([t[k] for t in thr]) for k in thr[0]}, np.concatenate(msk))
+    classes = host.class_embeddings(np.asarray(run.data.text, dtype=np.float32))
+    snn = hybrid.partition(run).snn
+    snn_in = hybrid.snn_input(snn, *streams)
+    raw = {"clips": int(len(mine)), "index": mine, "targets": clips.targets[mine], "backends": {},
+           "seen": np.asarray(seen), "unseen": np.asarray(unseen), "steps": int(streams[2].shape[1])}
+    reference = None
+    for name in sorted(opts.backends, key=lambda b: b != REFERENCE):  # the reference first
+        spikes, lava, snn_s = _run_backend(name, branch, opts, streams, snn, snn_in, len(mine))
+        reference = spikes if name == REFERENCE else reference
+        if reference is None:
+            reference = hybrid.norse_reference(snn, snn_in)
         dists, start = [], 0
         for n, handle in handles:
-            with meter if (meter and name == opts.backends[0]) else _nothing():
+            with meter if (meter and name == opts.backends[0]) else contextlib.nullcontext():
                 emb = host.post(handle, {k: v[start:start + n] for k, v in spikes.items()})
-            dists.append(sum(np.linalg.norm(e[:, None, :] - classes[None], axis=-1) for e in emb))
+            dists.append(_distances(run, emb, classes))
             start += n
-        same, total = agreement_counts(spikes, reference, mask)
         raw["backends"][name] = {
             "distances": np.concatenate(dists).astype(np.float64),
-            "sums": layer_sums(branch.plan, currents, spikes, mask),
-            "agree": [same, total], "snn_s": snn_s,
-            "lava": None if lava is None else {"builds": lava.builds, "lava_steps": lava.lava_steps,
-                                               "build_s": lava.build_s, "run_s": lava.run_s},
+            "sums": layer_sums(branch.plan, streams[0], spikes, streams[2]),
+            "agree": list(agreement_counts(spikes, reference, streams[2])), "snn_s": snn_s, "lava": lava,
             "raster": {k: np.argwhere(v[RASTER_CLIP] > 0).tolist() for k, v in spikes.items()} if index == 0 else None,
             "spikes": spikes if opts.save_spikes else None,
         }
-    raw["seen"], raw["unseen"] = np.asarray(seen), np.asarray(unseen)
     raw["gpu_energy"] = meter.result(len(mine)) if meter else {"measured": False, "reason": "--host onnx"}
-    raw["branch"] = branch
-    raw["steps"] = int(mask.shape[1])
     return raw
 
 
-def finalize(run: HybridRun, opts: SimOptions, parts: list[dict]) -> dict:
+def finalize(run: Run, branch: Branch, opts: SimOptions, parts: list[dict]) -> dict:
     """Merge shard results and compute everything the report shows."""
-    from neuro_av.training.metrics import gzsl_evaluate
     from neuro_av.versions import library_versions
 
     parts = sorted(parts, key=lambda p: int(p["index"][0]) if len(p["index"]) else 1 << 62)
-    branch = parts[0]["branch"]
     clips = sum(p["clips"] for p in parts)
     targets = np.concatenate([p["targets"] for p in parts])
-    beta = run.checkpoint.get("beta")
-    metrics_path = run.run_dir / "metrics.json"
-    costs = json.loads(metrics_path.read_text()).get("costs", {}) if metrics_path.is_file() else {}
-    ann_macs = costs.get("ann_macs_per_clip")
+    ann_macs = run.metrics().get("costs", {}).get("ann_macs_per_clip")
     backends = {}
     for name in opts.backends:
         per = [p["backends"][name] for p in parts]
-        dists = torch.from_numpy(np.concatenate([b["distances"] for b in per]))
-        acc = gzsl_evaluate(dists, targets, parts[0]["seen"], parts[0]["unseen"], beta).as_percent()
+        dists = np.concatenate([b["distances"] for b in per])
+        acc = gzsl_evaluate(dists, targets, parts[0]["seen"], parts[0]["unseen"], run.beta).as_percent()
         layers, totals = per_clip(branch.plan, merge_sums([b["sums"] for b in per]), clips)
         energy = energy_report(totals, ann_macs, opts.energy_tables)
         same, total = (sum(b["agree"][i] for b in per) for i in (0, 1))
@@ -177,43 +173,39 @@ def finalize(run: HybridRun, opts: SimOptions, parts: list[dict]) -> dict:
             **{k: acc[k] for k in ("S", "U", "HM", "ZSL")},
             "spikes": layers, "totals": totals, "synops": totals["synops"] + totals["graded_synops"],
             "energy_j": energy["neuromorphic"]["Loihi 1"]["total"], "energy": energy,
-            "spike_agreement_vs_norse": same / max(total, 1),
-            "snn_seconds": snn_s, "snn_clips_per_s": clips / max(snn_s, 1e-9),
+            "spike_agreement_vs_reference": same / max(total, 1),
+            "snn_seconds": snn_s, "snn_clips_per_s": clips / snn_s if snn_s > 0 else None,
             "lava": per[0]["lava"] if len(per) == 1 else [b["lava"] for b in per],
         }
-    if "norse" in backends:
-        for name, b in backends.items():
-            b["delta_vs_norse"] = {k: b[k] - backends["norse"][k] for k in ("S", "U", "HM", "ZSL")}
+    if REFERENCE in backends:
+        for b in backends.values():
+            b["delta_vs_reference"] = {k: b[k] - backends[REFERENCE][k] for k in ("S", "U", "HM", "ZSL")}
     return {
-        "format": "neuro-av sim report 1",
-        "kind": "run", "run": str(run.run_dir.resolve()), "model": run.name, "split": opts.split,
-        "clips": clips, "limit": opts.limit, "host": opts.host, "shards": len(parts), "beta": beta,
-        "steps": parts[0]["steps"], "dt_s": branch.dt_s,
+        "format": "neuro-av sim report 2",
+        "kind": "run", "reference": REFERENCE, "run": str(run.run_dir.resolve()), "model": run.name,
+        "split": opts.split, "clips": clips, "limit": opts.limit, "host": opts.host, "shards": len(parts),
+        "beta": run.beta, "steps": parts[0]["steps"], "dt_s": branch.dt_s, "simulated_files": branch.files,
         "model_config": run.checkpoint["model_config"], "train_config": run.checkpoint["train_config"],
-        "quantisation": {**branch.fixed.report, "calibration": branch.calibration},
+        "quantisation": branch.fixed.report if branch.fixed else None,
         "backends": backends,
         "raster": {name: parts[0]["backends"][name]["raster"] for name in opts.backends},
-        "energy_tables": [LOIHI1, CMOS45, *opts.energy_tables],
+        "energy_tables": reference_tables(opts.energy_tables),
         "gpu_energy": parts[0].get("gpu_energy") if len(parts) == 1 else [p.get("gpu_energy") for p in parts],
         "versions": library_versions(),
     }
 
 
-def save_spikes(parts: list[dict], opts: SimOptions, path: Path) -> None:
-    """``<backend>/<layer>`` arrays [clips, T, N] (uint8) in the Norse time alignment."""
-    arrays = {}
-    for name in opts.backends:
-        layers = parts[0]["backends"][name]["spikes"]
-        for layer in layers:
-            arrays[f"{name}/{layer}"] = np.concatenate([p["backends"][name]["spikes"][layer] for p in parts])
-    tmp = path.with_name(f".{path.name}.tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    tmp.replace(path)
+def merged_spikes(parts: list[dict], backends) -> dict[str, dict[str, np.ndarray]]:
+    """backend -> layer -> [clips, T, N] (uint8) over all shards, in clip order."""
+    parts = sorted(parts, key=lambda p: int(p["index"][0]) if len(p["index"]) else 1 << 62)
+    return {name: {layer: np.concatenate([p["backends"][name]["spikes"][layer] for p in parts])
+                   for layer in parts[0]["backends"][name]["spikes"]} for name in backends}
 
 
 def write_shard(raw: dict, folder: Path) -> None:
     """A shard's raw results: arrays in ``raw.npz``, the rest in ``raw.json`` (no pickles)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    from neuro_av.io import save_npz, write_json
+
     arrays = {"index": raw["index"], "targets": raw["targets"], "seen": raw["seen"], "unseen": raw["unseen"]}
     meta = {"clips": raw["clips"], "steps": raw["steps"], "gpu_energy": raw.get("gpu_energy"), "backends": {}}
     for name, b in raw["backends"].items():
@@ -222,16 +214,17 @@ def write_shard(raw: dict, folder: Path) -> None:
             arrays[f"{name}/spikes/{layer}"] = s
         meta["backends"][name] = {k: b[k] for k in ("sums", "agree", "snn_s", "lava", "raster")}
         meta["backends"][name]["has_spikes"] = b["spikes"] is not None
-    np.savez(folder / "raw.npz", **arrays)
-    (folder / "raw.json").write_text(json.dumps(meta))
+    save_npz(Path(folder) / "raw.npz", arrays)
+    write_json(meta, Path(folder) / "raw.json", indent=None)
 
 
-def read_shard(folder: Path, branch) -> dict:
-    meta = json.loads((folder / "raw.json").read_text())
-    with np.load(folder / "raw.npz") as z:
+def read_shard(folder: Path) -> dict:
+    import json
+
+    meta = json.loads((Path(folder) / "raw.json").read_text())
+    with np.load(Path(folder) / "raw.npz") as z:
         arrays = {k: z[k] for k in z.files}
-    raw = {"clips": meta["clips"], "steps": meta["steps"], "gpu_energy": meta.get("gpu_energy"), "branch": branch,
-           "backends": {},
+    raw = {"clips": meta["clips"], "steps": meta["steps"], "gpu_energy": meta.get("gpu_energy"), "backends": {},
            **{k: arrays[k] for k in ("index", "targets", "seen", "unseen")}}
     for name, b in meta["backends"].items():
         spikes = {k.split("/", 2)[2]: v for k, v in arrays.items() if k.startswith(f"{name}/spikes/")}

@@ -10,8 +10,7 @@ every weight, every step), ``neuron_updates`` (MembraneUpdates: neurons × steps
 from __future__ import annotations
 
 import numpy as np
-
-from neuro_av.export.lava_plan import LavaPlan
+from neuro_av.export.lava.plan import LavaPlan
 
 SUMMED = ("spikes", "synops", "graded_synops", "dense_macs", "neuron_updates")
 

@@ -54,8 +54,11 @@ def load_table(path: Path) -> dict:
     path = Path(path)
     try:
         table = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise EnergyTableError(f"energy table {path}: cannot read it as JSON ({exc})") from None
+    if not isinstance(table, dict):
+        raise EnergyTableError(f"energy table {path}: expected a JSON object with {', '.join(REQUIRED_KEYS)}, "
+                               f"got a {type(table).__name__}")
     missing = [k for k in REQUIRED_KEYS if k not in table]
     if missing:
         raise EnergyTableError(f"energy table {path} lacks {', '.join(missing)}; it needs {', '.join(REQUIRED_KEYS)} "
@@ -64,6 +67,11 @@ def load_table(path: Path) -> dict:
         if not isinstance(table[k], (int, float)) or table[k] < 0:
             raise EnergyTableError(f"energy table {path}: {k} must be a non-negative number of pJ, got {table[k]!r}")
     return table
+
+
+def reference_tables(extra_tables: list[dict] = ()) -> list[dict]:
+    """Every table a report cites: the built-in ones and the user's."""
+    return [LOIHI1, CMOS45, *extra_tables]
 
 
 def neuromorphic_j(counts: dict, table: dict = LOIHI1) -> dict:

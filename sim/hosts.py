@@ -10,8 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from neuro_av.export.hybrid import as_snn_output, streams
 
-from neuro_av.export.hybrid import HybridError, as_snn_output, streams
+from neuro_av import naming
+from neuro_av.errors import RunError
 from neuro_av.models.base import ClipBatch
 
 
@@ -28,10 +30,11 @@ class TorchHost:
         batch = ClipBatch(*(t.to(self.device) for t in batch))
         with torch.no_grad():
             snn_in, state = self._pre(batch)
-        cpu = snn_in._replace(current={k: v.cpu() for k, v in snn_in.current.items()},
-                              thresholds={k: [torch.as_tensor(t).cpu() for t in v] for k, v in snn_in.thresholds.items()},
-                              mask=snn_in.mask.cpu())
-        return streams(cpu), (batch, state)
+        return streams(snn_in), (batch, state)
+
+    def class_embeddings(self, text: np.ndarray) -> torch.Tensor:
+        with torch.no_grad():
+            return self.model.class_embeddings(torch.from_numpy(text).to(self.device)).cpu()
 
     def post(self, handle, spikes: dict[str, np.ndarray]) -> list[np.ndarray]:
         batch, state = handle
@@ -45,37 +48,33 @@ class OnnxHost:
     """``pre.onnx`` / ``post.onnx`` from ``neuro-av export`` through onnxruntime (CUDA provider when present)."""
     name = "onnx"
 
-    def __init__(self, export_dir: Path, snn):
+    def __init__(self, export_dir: Path, model):
         import onnxruntime as ort
 
         files = [Path(export_dir) / f for f in ("pre.onnx", "post.onnx")]
         missing = [str(f) for f in files if not f.is_file()]
         if missing:
-            raise HybridError(f"--host onnx needs {', '.join(missing)}: run `neuro-av export RUN --target onnx` first")
+            raise RunError(f"--host onnx needs {', '.join(missing)}: run `neuro-av export RUN --target onnx` first")
         providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
         self.pre_s, self.post_s = (ort.InferenceSession(str(f), providers=providers) for f in files)
-        self.snn = snn
+        self.model = model  # on the CPU: the class projection is not part of the ONNX files
+
+    def class_embeddings(self, text: np.ndarray) -> torch.Tensor:
+        with torch.no_grad():
+            return self.model.class_embeddings(torch.from_numpy(text))
 
     def pre(self, batch: ClipBatch):
         feeds = {"audio": batch.audio.numpy(), "video": batch.video.numpy(), "mask": batch.mask.numpy()}
         names = [o.name for o in self.pre_s.get_outputs()]
         outs = dict(zip(names, self.pre_s.run(None, feeds)))
-        currents = {f"{n.split('.', 1)[1]}.input": outs[n].astype(np.float64) for n in names if n.startswith("current.")}
-        thresholds = {}
-        for n in names:
-            if n.startswith("threshold."):
-                _, chain, layer = n.split(".")
-                thresholds[f"{chain}.lif{layer}.threshold"] = outs[n].astype(np.float64)
-        state = {n: v for n, v in outs.items() if n.startswith("state.")}
+        kinds = {n: naming.parse(n) for n in names}
+        currents = {n: outs[n].astype(np.float64) for n, k in kinds.items() if k and k.kind == "input"}
+        thresholds = {n: outs[n].astype(np.float64) for n, k in kinds.items() if k and k.kind == "threshold"}
+        state = {n: v for n, v in outs.items() if n.startswith(naming.STATE_PREFIX)}
         return (currents, thresholds, feeds["mask"].astype(bool)), (feeds, state)
 
     def post(self, handle, spikes: dict[str, np.ndarray]) -> list[np.ndarray]:
         feeds, state = handle
         wanted = {i.name for i in self.post_s.get_inputs()}
-        spike_feeds = {}
-        for name in wanted:
-            if name.startswith("spikes."):
-                _, chain, layer = name.split(".")
-                spike_feeds[name] = spikes[f"{chain}.lif{layer}"].astype(np.float32)
-        all_feeds = {**feeds, **state, **spike_feeds}
+        all_feeds = {**feeds, **state, **{k: v.astype(np.float32) for k, v in spikes.items()}}
         return self.post_s.run(None, {k: v for k, v in all_feeds.items() if k in wanted})

@@ -10,11 +10,11 @@ import base64
 import html
 import io
 import json
-import os
 import re
 from pathlib import Path
 
 from neuro_av.errors import NeuroAVError
+from neuro_av.io import save_npz, write_json, write_text
 
 REPORT = "report.json"
 
@@ -23,10 +23,10 @@ class ReportError(NeuroAVError, ValueError):
     pass
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+def save_spikes(spikes: dict[str, dict], path: Path) -> None:
+    """``<backend>/<layer>`` arrays [clips, T, N] (uint8) in the reference time alignment."""
+    save_npz(path, {f"{b}/{layer}": s for b, layers in spikes.items() for layer, s in layers.items()},
+             compressed=True)
 
 
 def _fmt(x: float, unit: str = "") -> str:
@@ -103,7 +103,7 @@ def _plots(report: dict) -> dict[str, str]:
     ax.legend(fontsize=7)
     plots["Energy per clip of the spiking branch"] = _png(fig)
 
-    if all("HM" in backends[b] for b in names):
+    if _has_accuracy(report):
         fig, ax = plt.subplots(figsize=(6, 3))
         keys = ("S", "U", "HM", "ZSL")
         for i, b in enumerate(names):
@@ -115,27 +115,35 @@ def _plots(report: dict) -> dict[str, str]:
     return plots
 
 
+def _has_accuracy(report: dict) -> bool:
+    return all("HM" in b for b in report["backends"].values())
+
+
 def markdown(report: dict) -> str:
-    b = report["backends"]
+    b, ref = report["backends"], report["reference"]
     lines = ["# neuro-av co-simulation report", ""]
     if report["kind"] == "run":
         lines += [f"Run `{report['run']}` ({report['model']}), split **{report['split']}**, {report['clips']} clips, "
                   f"host `{report['host']}`, β* = {report['beta']}, T = {report['steps']} steps of {report['dt_s']} s.", ""]
-        lines += ["| backend | S | U | HM | ZSL | Δ HM vs Norse | spike agreement vs Norse | spikes / clip | SynOps / clip | "
-                  "energy / clip (Loihi 1) | SNN clips/s |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-        for n, r in b.items():
-            delta = r.get("delta_vs_norse", {}).get("HM")
-            lines.append(f"| {n} | {r['S']:.2f} | {r['U']:.2f} | {r['HM']:.2f} | {r['ZSL']:.2f} | "
-                         f"{'—' if delta is None else f'{delta:+.2f}'} | {r['spike_agreement_vs_norse']:.4%} | "
-                         f"{r['totals']['spikes']:,.0f} | {r['synops']:,.0f} | {_fmt(r['energy_j'], 'J')} | "
-                         f"{r['snn_clips_per_s']:.1f} |")
     else:
-        lines += [f"Foreign NIR graph `{report['graph']}`, input `{report['input']}`, dt = {report['dt_s']} s, "
-                  f"{report['steps']} steps.", ""]
-        lines += ["| backend | spike agreement vs reference | spikes | SynOps | energy (Loihi 1) |", "|---|---:|---:|---:|---:|"]
-        for n, r in b.items():
-            lines.append(f"| {n} | {r['spike_agreement_vs_reference']:.4%} | {r['totals']['spikes']:,.0f} | "
-                         f"{r['synops']:,.0f} | {_fmt(r['energy_j'], 'J')} |")
+        lines += [f"NIR graph `{report['graph']}`, input `{report['input']}` ({report['clips']} clip(s)), "
+                  f"dt = {report['dt_s']} s, {report['steps']} steps.", ""]
+    acc = _has_accuracy(report)
+    head = ["backend", *(["S", "U", "HM", "ZSL", f"Δ HM vs {ref}"] if acc else []), f"spike agreement vs {ref}",
+            "spikes / clip", "SynOps / clip", "energy / clip (Loihi 1)", "SNN clips/s"]
+    lines += ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for n, r in b.items():
+        cells = [n]
+        if acc:
+            delta = r.get("delta_vs_reference", {}).get("HM")
+            cells += [f"{r[k]:.2f}" for k in ("S", "U", "HM", "ZSL")] + ["—" if delta is None else f"{delta:+.2f}"]
+        rate = r.get("snn_clips_per_s")
+        cells += [f"{r['spike_agreement_vs_reference']:.4%}", f"{r['totals']['spikes']:,.0f}", f"{r['synops']:,.0f}",
+                  _fmt(r["energy_j"], "J"), "—" if rate is None else f"{rate:,.1f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    if report.get("simulated_files"):
+        lines += ["", "Simulated files: " + ", ".join(f"`{f['path']}` (sha256 {f['sha256'][:12]}…)"
+                                                       for f in report["simulated_files"].values())]
     first = next(iter(b.values()))
     lines += ["", "## Per layer (" + next(iter(b)) + ")", "",
               "| layer | neurons | depth | spikes | rate | SynOps (spike inputs) | graded input events | dense MACs | neuron updates |",
@@ -226,7 +234,7 @@ def html_page(report: dict, md: str) -> str:
 def write_report(report: dict, out_dir: Path) -> dict[str, Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out_dir / REPORT, json.dumps(report, indent=1, default=float) + "\n")
+    write_json(report, out_dir / REPORT, indent=1)
     return render(out_dir)
 
 
@@ -240,6 +248,6 @@ def render(out_dir: Path) -> dict[str, Path]:
         md = markdown(report)
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise ReportError(f"{path} is not a neuro-av sim report ({type(exc).__name__}: {exc})") from None
-    _atomic_write(out_dir / "report.md", md)
-    _atomic_write(out_dir / "report.html", html_page(report, md))
+    write_text(md, out_dir / "report.md")
+    write_text(html_page(report, md), out_dir / "report.html")
     return {"json": path, "md": out_dir / "report.md", "html": out_dir / "report.html"}

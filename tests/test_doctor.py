@@ -4,8 +4,8 @@ import subprocess
 import sys
 
 import pytest
-
 from helpers import REPO
+
 from neuro_av.doctor import CHECKS, run_checks
 
 
@@ -32,8 +32,8 @@ def test_a_failing_check_is_reported_not_raised(monkeypatch):
 
 
 def test_doctor_exit_status_is_nonzero_when_a_check_fails(monkeypatch, capsys):
-    from neuro_av.cli.main import main
     import neuro_av.doctor as doctor
+    from neuro_av.cli.main import main
 
     monkeypatch.setattr(doctor, "CHECKS", {"nir_roundtrip": lambda: (_ for _ in ()).throw(OSError("disk"))})
     assert main(["doctor"]) == 1

@@ -1,6 +1,5 @@
 """The layout of the design card installs as one `neuro_av` namespace and stays light to import."""
 import tomllib
-
 from helpers import REPO, run_python
 
 

@@ -2,16 +2,20 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
+
+from neuro_av.errors import ConfigError
 
 
 def register(sub) -> None:
     p = sub.add_parser(
         "export", help="export a trained run: NIR, Lava (float + fixed point), netx, ONNX",
         description="Writes RUN/export/ (or --out): snn.nir (the spiking branch, neuro-av's own Norse → NIR "
-        "mapping), lava_fixed.npz (the quantised fixed-point network), <chain>.net (lava-dl netx, static "
-        "thresholds), pre.onnx / post.onnx, and manifest.json with the measured fidelity: Norse vs Lava "
-        "float and fixed spike agreement, netx agreement, ONNX max abs difference.",
+        "mapping) and snn.<chain>.nir (each chain alone), lava_fixed.npz (the quantised fixed-point network), "
+        "<chain>.net (lava-dl netx, static thresholds), pre.onnx / post.onnx, and manifest.json with the measured "
+        "fidelity: Norse vs Lava float and fixed spike agreement, netx vs its static-threshold float model, ONNX "
+        "max abs difference, and every value clipped, wrapped or saturated in fixed point.",
         epilog="examples:\n  neuro-av export runs/stft --target all\n  neuro-av export runs/mdft --target nir\n"
         "  neuro-av export runs/stft --target lava --target onnx --check-clips 32",
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -24,20 +28,17 @@ def register(sub) -> None:
 
 
 def run_export(args) -> int:
-    import json
-
     from neuro_av.export.deploy import TARGETS, export_run
-    from neuro_av.export.hybrid import load_run
     from neuro_av.lava_compat import guard_lava_processes
+    from neuro_av.run import load_run
 
+    if args.check_clips < 1:
+        raise ConfigError(f"--check-clips must be at least 1, got {args.check_clips}")
     guard_lava_processes()
-
     targets = args.target or ["all"]
     targets = tuple(TARGETS) if "all" in targets else tuple(dict.fromkeys(targets))
-    if args.check_clips < 1:
-        raise ValueError(f"--check-clips must be at least 1, got {args.check_clips}")
     run = load_run(Path(args.run))
-    out = Path(args.out) if args.out else run.run_dir / "export"
+    out = Path(args.out) if args.out else run.export_dir
     manifest = export_run(run, targets, out, args.check_clips, log=lambda m: print(m, flush=True))
     print(f"wrote {len(manifest['files'])} files and {out / 'manifest.json'}")
     print("fidelity:", json.dumps(manifest["fidelity"], indent=1))

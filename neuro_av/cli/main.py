@@ -9,10 +9,10 @@ import argparse
 import sys
 
 from neuro_av import __version__
-from neuro_av.cli import data, doctor, export, sim, train
+from neuro_av.cli import bench, data, doctor, export, sim, train
 from neuro_av.errors import NeuroAVError
 
-SUBCOMMANDS = (doctor, data, train, export, sim)
+SUBCOMMANDS = (doctor, data, train, bench, export, sim)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except (NeuroAVError, FileNotFoundError, ValueError) as exc:
+    except NeuroAVError as exc:  # the user's to fix; anything else is a bug and keeps its traceback
         print(f"neuro-av {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 
 def register(sub) -> None:
@@ -41,28 +40,18 @@ def register(sub) -> None:
     e.set_defaults(handler=run_evaluate)
 
 
-def build_configs(args):
-    from neuro_av.data.dataset import DataConfig
-    from neuro_av.models.registry import MODELS, ablation_overrides, make_config
-    from neuro_av.training.config import TrainConfig, split_overrides, training_defaults
+def spec_of(args):
+    from neuro_av.training.config import RunSpec
 
-    if args.model not in MODELS:
-        raise ValueError(f"unknown model {args.model!r}; known: {', '.join(sorted(MODELS))}")
-    # absolute, so `evaluate` / `export` / `sim` find the data from any working directory
-    data_cfg = DataConfig(root=str(Path(args.data).resolve()), dataset=args.dataset, features=args.features,
-                          layout=args.layout, text_alignment=args.text_alignment)
-    train_over, model_over = split_overrides(args.set, MODELS[args.model][0])
-    model_over = {**ablation_overrides(args.model, args.ablation), **model_over}
-    train_values = {**training_defaults(args.model, args.dataset), **train_over}
-    if args.epochs is not None:
-        train_values["epochs"] = args.epochs
-    return data_cfg, make_config(args.model, args.dataset, model_over), TrainConfig(**train_values)
+    return RunSpec(args.model, args.data, args.dataset, args.features, args.layout, args.text_alignment, args.epochs,
+                   tuple(args.set), args.ablation)
 
 
 def run_train(args) -> int:
+    from neuro_av.training.config import build_configs
     from neuro_av.training.engine import train_run
 
-    data_cfg, model_cfg, train_cfg = build_configs(args)
+    data_cfg, model_cfg, train_cfg = build_configs(spec_of(args))
     metrics = train_run(args.out, data_cfg, args.model, model_cfg, train_cfg, resume=args.resume,
                         show_progress=not args.no_progress)
     print(f"{args.model} on {data_cfg.dataset} (test, stage 2 at β*={metrics['beta']:.1f}, best epoch "

@@ -7,9 +7,22 @@ from pathlib import Path
 
 import numpy as np
 
-from neuro_av.data.features import LAYOUTS, ClipSet, detect_layout, features_dir, load_folder
-from neuro_av.data.splits import FEATURE_FOLDERS, PROTOCOL_SETS, DataError, dataset_spec, load_class_splits
+from neuro_av.data.features import (
+    LAYOUTS,
+    ClipSet,
+    detect_layout,
+    features_dir,
+    load_folder,
+)
+from neuro_av.data.splits import (
+    FEATURE_FOLDERS,
+    PROTOCOL_SETS,
+    DataError,
+    dataset_spec,
+    load_class_splits,
+)
 from neuro_av.data.text import TEXT_ALIGNMENTS, load_text_embeddings
+from neuro_av.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -25,9 +38,9 @@ class DataConfig:
 
     def __post_init__(self):
         if self.layout not in (*LAYOUTS, "auto"):
-            raise ValueError(f"layout {self.layout!r} is not one of {(*LAYOUTS, 'auto')}")
+            raise ConfigError(f"layout {self.layout!r} is not one of {(*LAYOUTS, 'auto')}")
         if self.text_alignment not in TEXT_ALIGNMENTS:
-            raise ValueError(f"text_alignment {self.text_alignment!r} is not one of {TEXT_ALIGNMENTS}")
+            raise ConfigError(f"text_alignment {self.text_alignment!r} is not one of {TEXT_ALIGNMENTS}")
         if not Path(self.root).is_dir():
             raise DataError(f"data root {self.root} does not exist (pass --root / --data, or run `neuro-av data synth`)")
 
@@ -66,7 +79,7 @@ class AVGZSLData:
     def protocol_set(self, name: str) -> tuple[ClipSet, list[int], list[int]]:
         """Clips of a protocol set (train, val, train_val, test) with its sorted seen and unseen class ids."""
         if name not in PROTOCOL_SETS:
-            raise ValueError(f"protocol set {name!r} is not one of {sorted(PROTOCOL_SETS)}")
+            raise ConfigError(f"protocol set {name!r} is not one of {sorted(PROTOCOL_SETS)}")
         clips = ClipSet.concat([self.folder(f) for f in PROTOCOL_SETS[name].folders])
         seen, unseen = self.splits.protocol_classes(name)
         return clips, seen, unseen

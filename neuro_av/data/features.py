@@ -56,6 +56,18 @@ class ClipSet:
         """(N, T) bool, True on real steps."""
         return np.arange(self.audio.shape[1])[None, :] < self.lengths[:, None]
 
+    def stratified(self, n: int, seed: int = 0) -> np.ndarray:
+        """Sorted indices of ``n`` clips drawn class by class in turn (a shuffled order within each
+        class, classes in shuffled order), so a small sample covers as many classes as it can."""
+        rng = np.random.default_rng(seed)
+        pools = [rng.permutation(np.flatnonzero(self.targets == c)).tolist() for c in rng.permutation(np.unique(self.targets))]
+        picked: list[int] = []
+        while len(picked) < min(n, len(self)):
+            for pool in pools:
+                if pool and len(picked) < n:
+                    picked.append(pool.pop())
+        return np.sort(np.asarray(picked, dtype=np.int64))
+
     @staticmethod
     def concat(parts: list["ClipSet"]) -> "ClipSet":
         t = max(p.audio.shape[1] for p in parts)

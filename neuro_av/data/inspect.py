@@ -9,9 +9,29 @@ from pathlib import Path
 
 import numpy as np
 
-from neuro_av.data.features import EXTENSIONS, MODALITIES, class_file, detect_layout, features_dir, read_class_file
-from neuro_av.data.splits import FEATURE_FOLDERS, SPLIT_FOLDERS, SPLIT_STEMS, DataError, dataset_spec, load_class_splits
-from neuro_av.data.text import align_text, legacy_mismatches, read_name_map, read_text_dict, text_file
+from neuro_av.data.features import (
+    EXTENSIONS,
+    MODALITIES,
+    class_file,
+    detect_layout,
+    features_dir,
+    read_class_file,
+)
+from neuro_av.data.splits import (
+    FEATURE_FOLDERS,
+    SPLIT_FOLDERS,
+    SPLIT_STEMS,
+    DataError,
+    dataset_spec,
+    load_class_splits,
+)
+from neuro_av.data.text import (
+    align_text,
+    legacy_mismatches,
+    read_name_map,
+    read_text_dict,
+    text_file,
+)
 
 
 def _folder_stats(feat_dir: Path, folder: str, names, layout: str, problems: list[str]) -> dict:

@@ -13,6 +13,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from neuro_av.errors import DataError
+
 # (module, name) pairs a pickle may reference. Builtin containers, numbers and strings need no
 # global at all; numpy arrays are rebuilt through these. numpy 2 writes "numpy._core".
 _ALLOWED_GLOBALS = {
@@ -33,7 +35,7 @@ _ALLOWED_GLOBALS = {
 }
 
 
-class UnsafePickleError(ValueError):
+class UnsafePickleError(DataError):
     """A pickle asked for something other than plain data."""
 
 
@@ -72,7 +74,7 @@ def load_npy_object(path: Path) -> Any:
         version = np.lib.format.read_magic(f)
         readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
         if version not in readers:
-            raise ValueError(f"{path}: .npy format version {version} is not supported (1.0 and 2.0 are)")
+            raise DataError(f"{path}: .npy format version {version} is not supported (1.0 and 2.0 are)")
         shape, _, dtype = readers[version](f)
         if not dtype.hasobject:
             f.seek(0)

@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from neuro_av.errors import NeuroAVError
+from neuro_av.errors import DataError  # noqa: F401  (re-exported: data modules raise it)
 
 SPLIT_STEMS = (
     "stage_1_train",
@@ -71,10 +71,6 @@ KNOWN_DATASETS = {
     "ActivityNet": DatasetSpec("ActivityNet", "activity", "activitynet_w2v_class_names.csv"),
 }
 DATASET_JSON = "dataset.json"  # a custom dataset (e.g. the synthetic one) describes itself here
-
-
-class DataError(NeuroAVError, ValueError):
-    """A dataset file is missing or malformed; the message names the file and what to do."""
 
 
 def dataset_spec(root: Path, name: str) -> DatasetSpec:

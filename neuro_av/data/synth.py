@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from neuro_av.data.splits import DATASET_JSON, DataError
+from neuro_av.errors import ConfigError
 
 CLASS_NAMES = (
     "Playing Violin", "Playing Cello", "Playing Drums", "Playing Flute", "Playing Guitar", "Playing Piano",
@@ -72,13 +73,13 @@ class SynthConfig:
 
     def __post_init__(self):
         if self.steps < 2:
-            raise ValueError(f"steps must be at least 2 (a motion pattern needs time), got {self.steps}")
+            raise ConfigError(f"steps must be at least 2 (a motion pattern needs time), got {self.steps}")
         if self.clips_per_class < 1 or self.held_out_per_class < 1:
-            raise ValueError("clips_per_class and held_out_per_class must be at least 1")
+            raise ConfigError("clips_per_class and held_out_per_class must be at least 1")
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", self.name):
-            raise ValueError(f"dataset name {self.name!r}: use letters, digits, '_' or '-'")
+            raise ConfigError(f"dataset name {self.name!r}: use letters, digits, '_' or '-'")
         if self.text_encoder not in ("auto", "sentence", "hashed"):
-            raise ValueError(f"text_encoder {self.text_encoder!r} is not one of auto, sentence, hashed")
+            raise ConfigError(f"text_encoder {self.text_encoder!r} is not one of auto, sentence, hashed")
 
 
 def original_name(manual: str) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import torch
 
+from neuro_av.errors import ConfigError
+
 
 def dab(audio: torch.Tensor, visual_events: torch.Tensor, beta: torch.Tensor | float,
         reduce: str = "norm") -> torch.Tensor:
@@ -20,5 +22,5 @@ def dab(audio: torch.Tensor, visual_events: torch.Tensor, beta: torch.Tensor | f
     elif reduce == "elementwise":
         sq = scaled.pow(2)
     else:
-        raise ValueError(f"DAB reduce {reduce!r} is not 'norm' or 'elementwise'")
+        raise ConfigError(f"DAB reduce {reduce!r} is not 'norm' or 'elementwise'")
     return audio + (1 - torch.exp(-sq))

@@ -13,7 +13,7 @@ gradients to whatever produced it (``∂s/∂θ = −∂s/∂v``). Units: times 
 the model's dimensionless units. State is kept across the steps of a clip and starts from zero for
 every clip (:func:`zero_state`).
 
-Surrogates: ``"superspike"`` (default, MODELS.md): ``∂H/∂x ≈ 1 / (α|x| + 1)²`` with α =
+Surrogates: ``"superspike"`` (default; SuperSpike with α = 100 is what both spiking seeds train with): ``∂H/∂x ≈ 1 / (α|x| + 1)²`` with α =
 ``surrogate_alpha``. ``"norse"`` calls Norse 1.1.0's ``lif_feed_forward_step`` with its "super"
 method as is — whose SuperSpike ignores α (its backward is ``1 / (|x| + 1)²``), which is why the
 default does not route through it. The default path applies the coefficients dt/τ in the input's
@@ -25,7 +25,13 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
-from norse.torch.functional.lif import LIFFeedForwardState, LIFParameters, lif_feed_forward_step
+from norse.torch.functional.lif import (
+    LIFFeedForwardState,
+    LIFParameters,
+    lif_feed_forward_step,
+)
+
+from neuro_av.errors import ConfigError
 
 SURROGATES = ("superspike", "norse")
 
@@ -70,7 +76,7 @@ def dt_lif_step(x: torch.Tensor, state: LIFFeedForwardState, threshold: torch.Te
             v_reset=torch.as_tensor(p.v_reset), method="super", alpha=torch.as_tensor(p.surrogate_alpha))
         return lif_feed_forward_step(x, state, norse_p, dt=p.dt_s)
     if p.surrogate != "superspike":
-        raise ValueError(f"surrogate {p.surrogate!r} is not one of {SURROGATES}")
+        raise ConfigError(f"surrogate {p.surrogate!r} is not one of {SURROGATES}")
     i_jump = state.i + x
     v_decayed = state.v + p.dt_s / p.tau_mem_s * ((p.v_leak - state.v) + i_jump)
     i_decayed = i_jump - p.dt_s / p.tau_syn_s * i_jump

@@ -1,4 +1,5 @@
-"""GLP (global-local pooling) and TSF (time-step factor) of STFT (MODELS.md, reconstructed).
+"""GLP (global-local pooling) and TSF (time-step factor) of STFT (a reconstruction: the seed names them
+without equations).
 
 GLP forms the SNN's input current from features ``x`` [..., D] along the feature axis::
 
@@ -16,11 +17,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from neuro_av.errors import ConfigError
+
 
 def glp(x: torch.Tensor, lam: torch.Tensor | float, window: int = 3) -> torch.Tensor:
     """Global-local pooling of ``x`` [..., D] along D; returns the same shape."""
     if window < 1 or window % 2 == 0:
-        raise ValueError(f"GLP window must be odd and positive, got {window}")
+        raise ConfigError(f"GLP window must be odd and positive, got {window}")
     shape = x.shape
     flat = x.reshape(-1, 1, shape[-1])  # (M, 1, D)
     pad = window // 2

@@ -1,4 +1,5 @@
-"""Rank-R Tucker (MUTAN-style) bilinear fusion of STFT (MODELS.md, reconstructed).
+"""Rank-R Tucker (MUTAN-style) bilinear fusion of STFT (a reconstruction: the seed names
+a multi-scale temporal-semantic Tucker fusion without equations).
 
 With ỹ, z̃ already projected to the core width d_t::
 

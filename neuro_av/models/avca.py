@@ -9,6 +9,11 @@ their real steps first (AVCA works on averaged features).
 Loss (public code): ``l_rec + l_ct + l_w`` (+ ``l_reg`` and the additional triplets when enabled):
 reconstruction MSEs of w from ρ_a, ρ_v, ρ_w; cross-modal triplets on the decoded embeddings;
 four triplets between θ_w and θ_a / θ_v with negatives; regression MSEs.
+
+Scoring (``scoring``): the public code (``src/utils.py``, ``evaluate_dataset_baseline``) computes
+only the *visual* embedding's L2 distances and reports that evaluation under "audio", "video" and
+"both" alike, so ``"visual"`` is the default; ``"sum"`` adds the audio and visual distances (its
+"both" mode for the other baselines).
 """
 from __future__ import annotations
 
@@ -18,8 +23,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from neuro_av.errors import ConfigError
 from neuro_av.models.base import ClipBatch, TrainBatch, ZSLConfig, ZSLModel
 from neuro_av.models.blocks import EmbeddingNet, TransformerLayer, masked_mean
+
+SCORINGS = ("visual", "sum")
 
 
 @dataclass(frozen=True)
@@ -33,11 +41,14 @@ class AVCAConfig(ZSLConfig):
     reg_loss: bool = True  # public training commands enable it (reconstruction: verify per dataset)
     additional_triplets: bool = True
     additional_triplet_weights: tuple[float, float] = (1.0, 1.0)
+    scoring: str = "visual"  # the public code's evaluation; "sum": audio + visual distances
 
     def __post_init__(self):
         super().__post_init__()
         if self.depth < 0:
-            raise ValueError(f"depth must be >= 0, got {self.depth}")
+            raise ConfigError(f"depth must be >= 0, got {self.depth}")
+        if self.scoring not in SCORINGS:
+            raise ConfigError(f"scoring {self.scoring!r} is not one of {', '.join(SCORINGS)}")
 
 
 class AVCA(ZSLModel):
@@ -74,6 +85,12 @@ class AVCA(ZSLModel):
 
     def class_embeddings(self, text: torch.Tensor) -> torch.Tensor:
         return self.w_proj(text)
+
+    def embedding_distances(self, embeddings: list[torch.Tensor], classes: torch.Tensor) -> torch.Tensor:
+        theta_a, theta_v = embeddings
+        if self.cfg.scoring == "visual":
+            return torch.cdist(theta_v, classes)
+        return torch.cdist(theta_a, classes) + torch.cdist(theta_v, classes)
 
     def forward(self, batch: TrainBatch):
         c, mse = self.cfg, F.mse_loss

@@ -7,12 +7,14 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from neuro_av.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class ZSLConfig:
     """Settings every model shares: input / text / joint-space widths, head widths, dropouts, margin.
 
-    Dropouts follow MODELS.md per dataset (``registry.dataset_defaults``): encoder, decoder /
+    Dropouts follow the per-dataset defaults of ``registry.dataset_defaults``: encoder, decoder /
     projection, and the additional (word projection) rate.
     """
 
@@ -30,7 +32,7 @@ class ZSLConfig:
     def __post_init__(self):
         for name in ("dropout_encoder", "dropout_decoder", "dropout_additional"):
             if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+                raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
 
 
 class ClipBatch(NamedTuple):
@@ -51,9 +53,10 @@ class TrainBatch(NamedTuple):
 class ZSLModel(nn.Module):
     """``forward(TrainBatch) -> (loss, parts)``; embeddings and distances for evaluation.
 
-    A prediction is the class whose projected text embedding is nearest: the distance of a clip to
-    a class is the sum over the model's clip embeddings (AVCA: audio and visual) of their L2
-    distances to the class embedding, exactly as AVCA's "both" evaluation.
+    A prediction is the class whose projected text embedding is nearest: by default the distance of
+    a clip to a class is the sum over the model's clip embeddings of their L2 distances to the class
+    embedding (the public AVCA code's "both" mode); a model may score otherwise
+    (:meth:`embedding_distances`), as AVCA does.
     """
 
     def clip_embeddings(self, clips: ClipBatch) -> list[torch.Tensor]:
@@ -62,7 +65,10 @@ class ZSLModel(nn.Module):
     def class_embeddings(self, text: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def embedding_distances(self, embeddings: list[torch.Tensor], classes: torch.Tensor) -> torch.Tensor:
+        """(B, C) distances of clip embeddings to class embeddings (C, D): the model's scoring rule."""
+        return sum(torch.cdist(e, classes) for e in embeddings)
+
     def distances(self, clips: ClipBatch, text: torch.Tensor) -> torch.Tensor:
         """(B, C) distances of clips to the classes whose text embeddings are ``text`` (C, D_w)."""
-        w = self.class_embeddings(text)
-        return sum(torch.cdist(e, w) for e in self.clip_embeddings(clips))
+        return self.embedding_distances(self.clip_embeddings(clips), self.class_embeddings(text))

@@ -12,7 +12,7 @@ Two streams over a clip's T steps (encoded audio a_t, visual v_t, D = 512):
   ``Z = MHCA(P_v, [P_a; h_T])``, ``F = MLP(LN(Z)) + Z`` (8 heads × 64), pooled over steps;
 - heads ``O_av = AV_proj(F)``, ``O_w = W_proj(w)``, reconstruction of w; loss L_n + L_p + L_r.
 
-Reconstructions (MODELS.md; each a config field): AP(x) splits a D-vector into ``rjlu_chunks``
+Reconstructions of what the paper leaves open (each a config field): AP(x) splits a D-vector into ``rjlu_chunks``
 tokens (RJLU) or average-pools it to a layer's width (thresholds); the RJLU gate is squashed by σ (``rjlu_gate_sigmoid``);
 N is min-max normalisation to (ε, 1]; the log argument is clamped positive; θ is clamped to
 [θ_min, θ_max] = [0.1 θ_0, 10 θ_0]; the CRM projects spikes (N_L wide) to D before σ; h_T joins
@@ -31,9 +31,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from neuro_av.errors import ConfigError
 from neuro_av.functional.lif import LIFStepParams
 from neuro_av.models.base import ClipBatch, TrainBatch, ZSLConfig, ZSLModel
-from neuro_av.models.blocks import EmbeddingNet, FeedForward, TransformerLayer, masked_mean
+from neuro_av.models.blocks import (
+    EmbeddingNet,
+    FeedForward,
+    TransformerLayer,
+    masked_mean,
+)
 from neuro_av.models.partition import Partition, SnnInput, SnnOutput, SpikingBranch
 from neuro_av.models.spiking import DAB, EGM
 
@@ -83,19 +89,19 @@ class MDFTConfig(ZSLConfig):
     def __post_init__(self):
         super().__post_init__()
         if self.hidden % self.rjlu_chunks:
-            raise ValueError(f"hidden ({self.hidden}) must be divisible by rjlu_chunks ({self.rjlu_chunks})")
+            raise ConfigError(f"hidden ({self.hidden}) must be divisible by rjlu_chunks ({self.rjlu_chunks})")
         if any(self.hidden % w for w in self.snn_widths):
-            raise ValueError(f"every snn width must divide hidden ({self.hidden}) so that AP pools exactly; "
+            raise ConfigError(f"every snn width must divide hidden ({self.hidden}) so that AP pools exactly; "
                              f"got {self.snn_widths}")
         if self.egm_source not in ("input", "encoded"):
-            raise ValueError(f"egm_source {self.egm_source!r} is not 'input' or 'encoded'")
+            raise ConfigError(f"egm_source {self.egm_source!r} is not 'input' or 'encoded'")
         if self.egm_source == "input" and self.video_dim != self.hidden:
-            raise ValueError(f"egm_source='input' needs video_dim == hidden (E_v has v_t's size, the seed), got "
+            raise ConfigError(f"egm_source='input' needs video_dim == hidden (E_v has v_t's size, the seed), got "
                              f"{self.video_dim} and {self.hidden}; use egm_source='encoded'")
         if self.dab_reduce not in ("norm", "elementwise"):
-            raise ValueError(f"dab_reduce {self.dab_reduce!r} is not 'norm' or 'elementwise'")
+            raise ConfigError(f"dab_reduce {self.dab_reduce!r} is not 'norm' or 'elementwise'")
         if not (0 < self.threshold_clamp[0] < 1 < self.threshold_clamp[1]):
-            raise ValueError(f"threshold_clamp {self.threshold_clamp} must satisfy 0 < low < 1 < high")
+            raise ConfigError(f"threshold_clamp {self.threshold_clamp} must satisfy 0 < low < 1 < high")
 
     @property
     def lif(self) -> LIFStepParams:
@@ -235,7 +241,7 @@ class MDFT(ZSLModel):
 
     def partition(self) -> Partition:
         if not self.cfg.snn or not self.cfg.use_mim:
-            raise ValueError("this MDFT variant has no spiking branch (snn=false or use_mim=false): nothing to deploy")
+            raise ConfigError("this MDFT variant has no spiking branch (snn=false or use_mim=false): nothing to deploy")
         return Partition(self.pre, self.snn, self.post)
 
     # -- model interface ----------------------------------------------------------------------
@@ -259,5 +265,5 @@ class MDFT(ZSLModel):
         if c.use_reconstruction_loss:
             parts["reconstruction"] = F.mse_loss(self.rec(o_av), batch.text)
         if not parts:
-            raise ValueError("every MDFT loss term is switched off")
+            raise ConfigError("every MDFT loss term is switched off")
         return sum(parts.values()), parts

@@ -1,7 +1,6 @@
 """MFT — Multimodal Fusion Transformer (seed ``mft_av_gzsl.txt``; non-spiking).
 
-The seed gives only the abstract and result tables; this realisation (every choice a config field,
-see MODELS.md) is:
+The seed gives only the abstract and result tables; this realisation (every choice a config field) is:
 
 - per-step tokens of each modality from AVCA-style encoders (D_in → 512 → 300), plus a learned
   modality embedding and a learned step embedding;
@@ -24,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from neuro_av.errors import ConfigError
 from neuro_av.models.base import ClipBatch, TrainBatch, ZSLConfig, ZSLModel
 from neuro_av.models.blocks import EmbeddingNet, TransformerLayer, masked_mean
 from neuro_av.models.losses import avca_style_losses
@@ -56,9 +56,9 @@ class MFTConfig(ZSLConfig):
     def __post_init__(self):
         super().__post_init__()
         if self.modality not in MODALITIES:
-            raise ValueError(f"modality {self.modality!r} is not one of {MODALITIES}")
+            raise ConfigError(f"modality {self.modality!r} is not one of {MODALITIES}")
         if self.kl_temperature <= 0:
-            raise ValueError(f"kl_temperature must be positive, got {self.kl_temperature}")
+            raise ConfigError(f"kl_temperature must be positive, got {self.kl_temperature}")
 
 
 class _Branch(nn.Module):
@@ -87,7 +87,7 @@ class MFT(ZSLModel):
     def _pooled(self, clips: ClipBatch) -> dict[str, torch.Tensor]:
         t = clips.audio.shape[1]
         if t > self.cfg.max_steps:
-            raise ValueError(f"clips have {t} steps, more than max_steps={self.cfg.max_steps}; set max_steps")
+            raise ConfigError(f"clips have {t} steps, more than max_steps={self.cfg.max_steps}; set max_steps")
         mask = clips.mask
         tokens = {}
         for k, (name, x) in enumerate((("audio", clips.audio), ("visual", clips.video))):

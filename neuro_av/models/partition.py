@@ -1,4 +1,4 @@
-"""The partition contract (ARCHITECTURE.md): ``model.partition() -> Partition(pre, snn, post)``.
+"""The partition contract every spiking model keeps: ``model.partition() -> Partition(pre, snn, post)``.
 
 - ``pre(clips) -> (SnnInput, pre_state)``: everything before the spiking branch, including the
   dynamic threshold schedule (computed on the host and streamed in);

@@ -1,5 +1,5 @@
 """STFT — Spiking Tucker Fusion Transformer (IEEE TIP 2024). No public code exists; the seed gives the
-abstract and figure captions only, so every component below is MODELS.md's reconstruction and every
+abstract and figure captions only, so every component below is a reconstruction from them, and every
 reconstructed choice is a config field.
 
 Per modality m ∈ {audio, visual}, clips of T steps:
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from neuro_av.errors import ConfigError
 from neuro_av.functional.lif import LIFStepParams
 from neuro_av.models.base import ClipBatch, TrainBatch, ZSLConfig, ZSLModel
 from neuro_av.models.blocks import EmbeddingNet, TransformerLayer, masked_mean
@@ -70,11 +71,11 @@ class STFTConfig(ZSLConfig):
     def __post_init__(self):
         super().__post_init__()
         if not self.snn_widths:
-            raise ValueError("snn_widths needs at least one layer")
+            raise ConfigError("snn_widths needs at least one layer")
         if self.tucker_rank < 1 or not self.tucker_scales:
-            raise ValueError("tucker_rank must be >= 1 and tucker_scales non-empty")
+            raise ConfigError("tucker_rank must be >= 1 and tucker_scales non-empty")
         if self.threshold_base <= 0 or self.time_steps < 0:
-            raise ValueError("threshold_base must be positive and time_steps >= 0")
+            raise ConfigError("threshold_base must be positive and time_steps >= 0")
 
     @property
     def lif(self) -> LIFStepParams:

@@ -18,8 +18,6 @@ and only rank 0 writes files.
 """
 from __future__ import annotations
 
-import dataclasses
-import os
 import sys
 import time
 from dataclasses import asdict
@@ -31,53 +29,31 @@ import torch
 from neuro_av.data.dataset import AVGZSLData, DataConfig
 from neuro_av.data.features import ClipSet
 from neuro_av.errors import NeuroAVError
-from neuro_av.models.base import ClipBatch, TrainBatch, ZSLModel
-from neuro_av.models.registry import MODELS, build_model
-from neuro_av.training.checkpoint import load_checkpoint, save_atomic, write_json_atomic
+from neuro_av.gzsl import GZSLResult, gzsl_evaluate
+from neuro_av.io import write_json
+from neuro_av.models.base import TrainBatch, ZSLModel
+from neuro_av.models.registry import build_model
+from neuro_av.run import (
+    CHECKPOINT,
+    CONFIG,
+    METRICS,
+    STATE,
+    TRAIN_LOG,
+    DistInfo,
+    clip_batch,
+    load_checkpoint,
+    load_run,
+    resolve_device,
+    save_checkpoint,
+)
 from neuro_av.training.config import TrainConfig
-from neuro_av.training.metrics import GZSLResult, gzsl_evaluate
 from neuro_av.training.protocol import run_two_stage
 from neuro_av.training.sampler import ClassBalancedSampler
 from neuro_av.versions import git_sha, library_versions
 
-STATE = "state.pt"
-CHECKPOINT = "checkpoint.pt"
-METRICS = "metrics.json"
-
 
 class TrainingError(NeuroAVError, RuntimeError):
     """Training cannot go on (non-finite loss, inconsistent run folder); the message says what to do."""
-
-
-@dataclasses.dataclass(frozen=True)
-class DistInfo:
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-
-    @staticmethod
-    def from_env() -> "DistInfo":
-        return DistInfo(int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)),
-                        int(os.environ.get("LOCAL_RANK", 0)))
-
-
-def resolve_device(name: str, dist: DistInfo) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and dist.world > 1:
-        name = f"cuda:{dist.local_rank}"
-    return torch.device(name)
-
-
-def clip_batch(clips: ClipSet, idx, device) -> ClipBatch:
-    idx = np.asarray(idx)
-    lengths = torch.from_numpy(clips.lengths[idx])
-    t = clips.audio.shape[1]
-    return ClipBatch(
-        audio=torch.from_numpy(np.asarray(clips.audio[idx], dtype=np.float32)).to(device),
-        video=torch.from_numpy(np.asarray(clips.video[idx], dtype=np.float32)).to(device),
-        mask=(torch.arange(t)[None, :] < lengths[:, None]).to(device),
-    )
 
 
 def score_clips(model: ZSLModel, clips: ClipSet, seen, unseen, text: torch.Tensor, device, batch_size: int,
@@ -98,21 +74,6 @@ def model_payload(model_name: str, model_cfg, data_cfg: DataConfig, train_cfg: T
     """Everything needed to rebuild the model and its data from a checkpoint alone."""
     return {"model_name": model_name, "model_config": asdict(model_cfg), "data_config": asdict(data_cfg),
             "train_config": asdict(train_cfg)}
-
-
-def rebuild_model(ckpt: dict) -> tuple[ZSLModel, object]:
-    name = ckpt["model_name"]
-    if name not in MODELS:
-        raise ValueError(f"checkpoint names model {name!r}, unknown to this neuro-av ({', '.join(MODELS)})")
-    config_cls = MODELS[name][0]
-    raw = dict(ckpt["model_config"])
-    for f in dataclasses.fields(config_cls):  # JSON / torch.save turn tuples into lists
-        if isinstance(raw.get(f.name), list):
-            raw[f.name] = tuple(raw[f.name])
-    cfg = config_cls(**raw)
-    model = build_model(name, cfg)
-    model.load_state_dict(ckpt["model_state"])
-    return model, cfg
 
 
 class Trainer:
@@ -149,7 +110,7 @@ class Trainer:
         from tqdm import tqdm
 
         tqdm.write(line, file=sys.stderr)
-        with open(self.run_dir / "train.log", "a") as f:
+        with open(self.run_dir / TRAIN_LOG, "a") as f:
             f.write(line + "\n")
 
     # -- data ---------------------------------------------------------------------------------
@@ -202,7 +163,7 @@ class Trainer:
         from tqdm import tqdm
 
         for epoch in range(start, n_epochs):
-            if stage == 2 and epoch < len(self.stage1_lrs):
+            if stage == 2 and self.cfg.stage2_lr == "replay" and epoch < len(self.stage1_lrs):
                 for group in opt.param_groups:
                     group["lr"] = self.stage1_lrs[epoch]  # replay stage 1's plateau decisions
             model.train()
@@ -242,7 +203,7 @@ class Trainer:
                 self.stage1_lrs = list(lrs)
             self.log(line)
             if self.dist.rank == 0:
-                save_atomic({
+                save_checkpoint({
                     "payload": model_payload(self.model_name, self.model_cfg, self.data_cfg, self.cfg),
                     "stage": stage, "epoch": epoch, "model_state": model.state_dict(), "optimizer": opt.state_dict(),
                     "scheduler": sched.state_dict(), "torch_rng": torch.get_rng_state(), "sampler_rng": gen.get_state(),
@@ -257,7 +218,7 @@ class Trainer:
         t0 = time.monotonic()
         if self.dist.world > 1 and not torch.distributed.is_initialized():
             torch.distributed.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
-        out = run_two_stage(self.fit, self.score, self.cfg.epochs)
+        out = run_two_stage(self.fit, self.score, self.cfg.epochs, stage2_scored=self.cfg.stage2_lr == "plateau")
         model = out.model
         from neuro_av.models.costs import cost_report
 
@@ -269,10 +230,10 @@ class Trainer:
                    "val_hm_history": [round(100 * r.HM, 4) for r in out.val_history],
                    "costs": costs, "world_size": self.dist.world, "train_seconds": round(time.monotonic() - t0, 2)}
         if self.dist.rank == 0:
-            save_atomic({**model_payload(self.model_name, self.model_cfg, self.data_cfg, self.cfg),
+            save_checkpoint({**model_payload(self.model_name, self.model_cfg, self.data_cfg, self.cfg),
                          "model_state": model.state_dict(), "beta": out.beta, "best_epoch": out.best_epoch,
                          "versions": library_versions()}, self.run_dir / CHECKPOINT)
-            write_json_atomic(metrics, self.run_dir / METRICS)
+            write_json(metrics, self.run_dir / METRICS)
             (self.run_dir / STATE).unlink(missing_ok=True)
         if self.dist.world > 1:
             torch.distributed.barrier()
@@ -289,9 +250,9 @@ def train_run(run_dir: Path, data_cfg: DataConfig, model_name: str, model_cfg, t
         raise TrainingError(f"{run_dir} holds an interrupted run; add --resume to continue it, or choose another --out")
     if rank == 0:
         run_dir.mkdir(parents=True, exist_ok=True)
-        write_json_atomic({**model_payload(model_name, model_cfg, data_cfg, train_cfg),
+        write_json({**model_payload(model_name, model_cfg, data_cfg, train_cfg),
                            "versions": library_versions(), "git_sha": git_sha(),
-                           "world_size": DistInfo.from_env().world}, run_dir / "config.json")
+                           "world_size": DistInfo.from_env().world}, run_dir / CONFIG)
     trainer = Trainer(run_dir, data_cfg, model_name, model_cfg, train_cfg, resume, show_progress)
     try:
         return trainer.run()
@@ -302,13 +263,10 @@ def train_run(run_dir: Path, data_cfg: DataConfig, model_name: str, model_cfg, t
 
 def evaluate_run(run_dir: Path) -> dict:
     """Recompute the test metrics of a finished run from its checkpoint (at its β*)."""
-    run_dir = Path(run_dir)
-    ckpt = load_checkpoint(run_dir / CHECKPOINT)
-    model, model_cfg = rebuild_model(ckpt)
-    data = AVGZSLData(DataConfig(**ckpt["data_config"]))
+    run = load_run(run_dir)
     device = resolve_device("auto", DistInfo())
-    clips, seen, unseen = data.protocol_set("test")
-    text = torch.from_numpy(np.asarray(data.text, dtype=np.float32))
-    r = score_clips(model.to(device), clips, seen, unseen, text, device,
-                    ckpt["train_config"]["eval_batch_size"], ckpt["beta"])
-    return {**r.as_percent(), "best_epoch": ckpt["best_epoch"], "model": ckpt["model_name"]}
+    clips, seen, unseen = run.data.protocol_set("test")
+    text = torch.from_numpy(np.asarray(run.data.text, dtype=np.float32))
+    r = score_clips(run.model.to(device), clips, seen, unseen, text, device,
+                    run.checkpoint["train_config"]["eval_batch_size"], run.beta)
+    return {**r.as_percent(), "best_epoch": run.checkpoint["best_epoch"], "model": run.name}

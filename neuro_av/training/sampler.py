@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from neuro_av.errors import DataError
+
 
 class ClassBalancedSampler:
     """Each batch: ``ceil(B / k)`` classes drawn uniformly, ``k`` clips of each, then truncated to B.
@@ -16,7 +18,7 @@ class ClassBalancedSampler:
         self.targets = torch.as_tensor(np.asarray(targets), dtype=torch.long)
         self.classes = torch.unique(self.targets)
         if len(self.classes) < 2:
-            raise ValueError("a training set needs at least 2 classes (negatives come from another class)")
+            raise DataError("a training set needs at least 2 classes (negatives come from another class)")
         self.by_class = [torch.nonzero(self.targets == c).flatten() for c in self.classes]
         self.batch_size, self.k, self.gen = batch_size, clips_per_class, generator
 

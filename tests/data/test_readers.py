@@ -5,8 +5,8 @@ import pickle
 import h5py
 import numpy as np
 import pytest
-
 from data_fixtures import VGG_STYLE, small_splits, write_dataset
+
 from neuro_av.data.dataset import AVGZSLData, DataConfig
 from neuro_av.data.splits import DataError
 

@@ -6,7 +6,7 @@ from neuro_av.data.text import legacy_mismatches, read_name_map, read_text_dict
 
 pytestmark = pytest.mark.shared_data
 
-# MODELS.md "Class-split sizes": stage_1_train / stage_1_val_unseen / stage_2_train / stage_2_test_unseen
+# the benchmarks' class-split sizes: stage_1_train / stage_1_val_unseen / stage_2_train / stage_2_test_unseen
 EXPECTED = {
     ("UCF", "main"): (30, 12, 42, 9), ("UCF", "cls"): (30, 12, 42, 6),
     ("VGGSound", "main"): (138, 69, 207, 69), ("VGGSound", "cls"): (138, 69, 207, 64),
@@ -46,4 +46,4 @@ def test_legacy_avca_alignment_gives_classes_foreign_vectors(shared_data, datase
     text = read_text_dict(root / "text" / f"word_embeddings_{key}_normed.npy")
     differ = legacy_mismatches(s.all_classes, text, read_name_map(root / dataset / "class-split" / csv))
     print(f"{dataset}: legacy_avca gives {len(differ)} of {len(s.all_classes)} classes another class's vector")
-    assert len(differ) == expected  # MODELS.md: UCF 79 of 101
+    assert len(differ) == expected  # the public loader's pairing: UCF 79 of 101

@@ -7,7 +7,7 @@ import pytest
 from neuro_av.cli.main import main
 from neuro_av.data.dataset import AVGZSLData, DataConfig
 from neuro_av.data.synth import SynthConfig, write_synthetic
-from neuro_av.training.metrics import gzsl_evaluate
+from neuro_av.gzsl import gzsl_evaluate
 
 SIZES = {"stage_1_train": 30, "stage_1_val_seen": 30, "stage_1_val_unseen": 12, "stage_2_train": 42,
          "stage_2_test_seen": 42, "stage_2_test_unseen": 9}

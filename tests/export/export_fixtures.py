@@ -4,8 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-
 from neuro_av.export.nir_graph import read_graph, snn_to_nir, write_graph
+
 from neuro_av.models.base import ClipBatch
 from neuro_av.models.registry import build_model, make_config
 

@@ -17,7 +17,7 @@ def test_export_all_writes_every_artefact_with_measured_fidelity(tiny_runs, mode
     out = run / "export"
     manifest = json.loads((out / "manifest.json").read_text())
     kinds = {f["kind"] for f in manifest["files"]}
-    assert kinds == {"nir", "lava-fixed-params", "netx", "onnx"}
+    assert kinds == {"nir", "nir-chain", "lava-fixed-params", "netx", "onnx"}
     for f in manifest["files"]:
         assert (out / f["path"]).is_file(), f["path"]
     assert manifest["dt_s"] > 0 and manifest["reset"] == "zero" and manifest["model"] == model
@@ -25,7 +25,10 @@ def test_export_all_writes_every_artefact_with_measured_fidelity(tiny_runs, mode
     fid = manifest["fidelity"]
     assert fid["lava_float_spike_agreement"] == 1.0
     assert 0.9 < fid["lava_fixed_spike_agreement"] <= 1.0
-    assert 0.8 < fid["netx_static_threshold_spike_agreement"] <= 1.0
+    netx = fid["netx"]
+    assert 0.8 < netx["agreement"] <= 1.0 and netx["compared_with"].startswith("the float model with static")
+    for chain in netx["chains"].values():  # every layer of every chain, over every check clip
+        assert chain["written"] and len(chain["layers"]) == (2 if model == "stft" else 3)
     assert max(fid["onnx_max_abs_diff"].values()) <= 1e-5
     layers = manifest["quantisation"]["layers"]
     assert all(v["weight_rel_error"] < 0.05 for k, v in layers.items() if ".fc" in k)

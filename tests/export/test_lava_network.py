@@ -2,11 +2,10 @@
 import numpy as np
 import pytest
 import torch
-
 from export_fixtures import branch_through_nir, clip_streams, random_clips, small_model
-from neuro_av.export.fixed_point import quantise
-from neuro_av.export.lava_network import run_plan
-from neuro_av.export.lava_plan import plan_from_nir
+from neuro_av.export.lava.fixed_point import quantise
+from neuro_av.export.lava.network import run_plan
+from neuro_av.export.lava.plan import plan_from_nir
 
 pytestmark = pytest.mark.lava
 
@@ -23,7 +22,7 @@ def _model_with_biases(name: str):
 @pytest.mark.parametrize("name", ["stft", "mdft"])
 def test_norse_and_lava_float_agree_on_every_spike_bin(tmp_path, name):
     snn_in, out, graph, dt = branch_through_nir(_model_with_biases(name), random_clips(3, dtype=torch.float64), tmp_path)
-    lava = run_plan(plan_from_nir(graph, dt), *clip_streams(snn_in), clips_per_run=2)
+    lava = run_plan(plan_from_nir(graph, dt), *clip_streams(snn_in), lanes=2)
     assert lava.builds == 1
     for chain, layers in out.spikes.items():
         for i, spikes in enumerate(layers):
@@ -55,7 +54,7 @@ def test_fixed_point_agreement_is_high_and_quantisation_is_reported(tmp_path):
                      threshold_peak=max(float(np.max(v)) for v in thresholds.values()))
     layers = fixed.report["layers"]
     assert all(0 < layers[f"{c}.fc{i}"]["weight_rel_error"] < 0.02 for c in ("audio", "visual") for i in (0, 1))
-    assert all(abs(q.weight).max() <= 254 for q in fixed.synapses.values())
+    assert all(abs(q.weight).max() <= 254 for q in fixed.weights.values())
     lava = run_plan(fixed, currents, thresholds)
     for chain, spikes in out.spikes.items():
         for i, norse in enumerate(spikes):

@@ -5,10 +5,14 @@ import nir
 import numpy as np
 import pytest
 import torch
-
 from export_fixtures import branch_through_nir, clip_streams, random_clips, small_model
-from neuro_av.export.nir_graph import NIRExportError, read_graph, snn_to_nir, write_graph
-from neuro_av.export.nir_reference import simulate
+from neuro_av.export.nir_graph import (
+    NIRExportError,
+    read_graph,
+    snn_to_nir,
+    write_graph,
+)
+from neuro_av.export.nir_semantics import simulate
 
 
 def test_round_trip_keeps_time_constants_shapes_dtypes_and_metadata(tmp_path):

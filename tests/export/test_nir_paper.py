@@ -8,10 +8,9 @@ import dataclasses
 
 import numpy as np
 import pytest
-
-from neuro_av.export.fixed_point import FixedPointConfig, FixedSynapse, quantise
-from neuro_av.export.lava_network import run_plan
-from neuro_av.export.lava_plan import plan_from_nir, simulate
+from neuro_av.export.lava.fixed_point import FixedPointConfig, FixedSynapse, quantise
+from neuro_av.export.lava.network import run_plan
+from neuro_av.export.lava.plan import plan_from_nir, simulate
 from neuro_av.export.nir_graph import read_graph
 
 pytestmark = [pytest.mark.lava, pytest.mark.shared_data]
@@ -29,18 +28,18 @@ def _lif_case(shared_data):
 
 def _as_rows(result):
     """(v, spikes) of the one neuron, shifted to the published row alignment (rows 1 … T − 1)."""
-    v = result.voltages["1"][0, :-1, 0] if result.voltages else None
+    v = result.voltages["1"][0, :-1, 0] if "1" in result.voltages else None
     return v, result.spikes["1"][0, :-1, 0]
 
 
 def test_lif_float_reproduces_published_lava_cpu_float_trace(shared_data):
     plan, drive, published = _lif_case(shared_data)
-    v, s = _as_rows(run_plan(plan, drive, probe_voltage=("1",)))
+    v, s = _as_rows(run_plan(plan, drive, record_voltage=("1",)))
     rows = published["lava_cpu_float"][1:]
     assert s.sum() == 4
     np.testing.assert_array_equal(s, rows[:, 2])
     np.testing.assert_allclose(v, rows[:, 1], atol=1e-7)  # the published run used float32 τ products
-    np.testing.assert_array_equal(simulate(plan, drive)["1"][0, :-1, 0], s)
+    np.testing.assert_array_equal(simulate(plan, drive).spikes["1"][0, :-1, 0], s)
 
 
 def test_lif_fixed_with_the_papers_integers_is_bit_identical_to_published_trace(shared_data):
@@ -49,11 +48,12 @@ def test_lif_fixed_with_the_papers_integers_is_bit_identical_to_published_trace(
     the published voltage (state units) and spikes exactly."""
     plan, drive, published = _lif_case(shared_data)
     base = quantise(plan, FixedPointConfig(scale=256), input_peak={"input": 1.0})
-    papers = dataclasses.replace(base, synapses={"0": FixedSynapse(np.array([[10]]), 0, np.zeros(1, np.int64), 0)},
-                                 dv={"1": 163}, vth={"1": np.array([25])}, input_scale={"input": 1.0})
-    v, s = _as_rows(run_plan(papers, drive, probe_voltage=("1",)))
+    neurons = dataclasses.replace(base.neurons["1"], dv=np.array([163]), vth=np.array([25]))
+    papers = dataclasses.replace(base, weights={"0": FixedSynapse(np.array([[10]]), 0, np.zeros(1, np.int64), 0)},
+                                 neurons={"1": neurons}, input_scale={"input": 1.0})
+    v, s = _as_rows(run_plan(papers, drive, record_voltage=("1",)))
     rows = published["lava_cpu_fixed"][1:]
-    np.testing.assert_array_equal(v, rows[:, 1])
+    np.testing.assert_array_equal(v * papers.scale * 2**6, rows[:, 1])  # back to state units (2^14: exact)
     np.testing.assert_array_equal(s, rows[:, 2])
 
 
@@ -79,7 +79,7 @@ def test_braille_rnn_graphs_load_and_run_in_lava(shared_data, name, neurons):
     assert plan.populations["lif1.lif"].size == neurons and plan.populations["lif1.lif"].depth == 1
     rng = np.random.default_rng(0)
     drive = {"input": (rng.random((2, 256, 12)) < 0.2).astype(float)}
-    ref = simulate(plan, drive)
+    ref = simulate(plan, drive).spikes
     lava = run_plan(plan, drive)
     for pop in ("lif1.lif", "lif2"):
         assert ref[pop].sum() > 0

@@ -3,9 +3,10 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-
 from export_fixtures import small_model
 from neuro_av.export.onnx_export import export_onnx
+
+from neuro_av import naming
 from neuro_av.models.base import ClipBatch
 
 
@@ -34,7 +35,7 @@ def test_pre_and_post_export_with_parity(tmp_path, name):
         spikes = model.partition().snn(snn_in).spikes
     for chain, layers in spikes.items():
         for i, s in enumerate(layers):
-            feeds[f"spikes.{chain}.{i}"] = s.numpy()
+            feeds[naming.neuron_node(chain, i)] = s.numpy()
     feeds.update({k: v for k, v in pre_out.items() if k.startswith("state.")})
     wanted = {i.name for i in post.get_inputs()}
     emb = post.run(None, {k: v for k, v in feeds.items() if k in wanted})

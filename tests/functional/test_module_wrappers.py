@@ -2,7 +2,14 @@
 import torch
 
 from neuro_av.functional.lif import LIFStepParams, dt_lif_step, zero_state
-from neuro_av.models.spiking import DAB, EGM, GLP, TSF, DynamicThresholdLIF, MultiScaleTucker
+from neuro_av.models.spiking import (
+    DAB,
+    EGM,
+    GLP,
+    TSF,
+    DynamicThresholdLIF,
+    MultiScaleTucker,
+)
 
 P = LIFStepParams(tau_syn_s=5e-3, tau_mem_s=1e-2, dt_s=1e-3)
 

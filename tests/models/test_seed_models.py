@@ -4,10 +4,15 @@ import torch
 from torch import nn
 
 from neuro_av.models.base import ClipBatch, TrainBatch
-from neuro_av.models.partition import SpikingBranch
-from neuro_av.models.registry import ABLATIONS, ablation_overrides, build_model, make_config
-from neuro_av.models.spiking import DynamicThresholdLIF
 from neuro_av.models.costs import cost_report
+from neuro_av.models.partition import SpikingBranch
+from neuro_av.models.registry import (
+    ABLATIONS,
+    ablation_overrides,
+    build_model,
+    make_config,
+)
+from neuro_av.models.spiking import DynamicThresholdLIF
 
 
 def clips(b=4, t=6, mask_tail=True):

@@ -1,6 +1,5 @@
 """The energy model is a pure function of counts and a cited table: hand-computed values."""
 import pytest
-
 from neuro_av.sim.energy import CMOS45, LOIHI1, energy_report, load_table
 
 COUNTS = {"spikes": 10.0, "synops": 100.0, "graded_synops": 50.0, "dense_macs": 1000.0, "neuron_updates": 40.0,

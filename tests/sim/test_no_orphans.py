@@ -33,8 +33,9 @@ def _shm() -> set[str]:
 
 
 def _start(run: Path, out: Path) -> subprocess.Popen:
+    # --lanes 1 (clips back to back) keeps Lava busy long enough to be interrupted midway
     cmd = [sys.executable, "-m", "neuro_av", "sim", str(run), "--backend", "lava-float", "--backend", "lava-fixed",
-           "--out", str(out), "--no-progress", "--split", "train_val"]
+           "--out", str(out), "--no-progress", "--split", "train_val", "--lanes", "1"]
     return subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

@@ -27,9 +27,9 @@ def test_sim_all_backends_norse_reproduces_the_run_and_lava_float_equals_norse(t
     for k in ("S", "U", "HM", "ZSL"):
         assert b["norse"][k] == pytest.approx(metrics[k], abs=1e-9)  # the hybrid is the trained model
         assert b["lava-float"][k] == b["norse"][k]
-    assert b["lava-float"]["spike_agreement_vs_norse"] == 1.0
-    assert 0.9 < b["lava-fixed"]["spike_agreement_vs_norse"] <= 1.0
-    assert set(b["lava-fixed"]["delta_vs_norse"]) == {"S", "U", "HM", "ZSL"}
+    assert b["lava-float"]["spike_agreement_vs_reference"] == 1.0
+    assert 0.9 < b["lava-fixed"]["spike_agreement_vs_reference"] <= 1.0
+    assert set(b["lava-fixed"]["delta_vs_reference"]) == {"S", "U", "HM", "ZSL"}
     for name, r in b.items():
         assert r["energy_j"] > 0 and r["synops"] > 0
         for layer, row in r["spikes"].items():
@@ -54,7 +54,7 @@ def test_workers_merge_exactly_what_one_process_computes(tiny_runs, tmp_path):
     one, two = _report(tmp_path / "one"), _report(tmp_path / "two")
     assert two["shards"] == 2 and one["clips"] == two["clips"] == 30
     for name in ("norse", "lava-fixed"):
-        for k in ("S", "U", "HM", "ZSL", "spike_agreement_vs_norse", "synops", "energy_j"):
+        for k in ("S", "U", "HM", "ZSL", "spike_agreement_vs_reference", "synops", "energy_j"):
             assert two["backends"][name][k] == pytest.approx(one["backends"][name][k], rel=1e-12), (name, k)
         for layer, row in one["backends"][name]["spikes"].items():
             assert two["backends"][name]["spikes"][layer] == pytest.approx(row, rel=1e-12), (name, layer)
@@ -67,7 +67,7 @@ def test_onnx_host_matches_torch_host(tiny_runs, tmp_path):
         assert main(["sim", str(run), "--backend", "norse", "--limit", "40", "--host", host,
                      "--out", str(tmp_path / host), "--no-progress"]) == 0
     t, o = _report(tmp_path / "torch")["backends"]["norse"], _report(tmp_path / "onnx")["backends"]["norse"]
-    assert o["spike_agreement_vs_norse"] == 1.0
+    assert o["spike_agreement_vs_reference"] == 1.0
     for k in ("S", "U", "HM", "ZSL"):
         assert o[k] == pytest.approx(t[k], abs=1e-6)
 
@@ -92,12 +92,13 @@ def test_foreign_nir_graph_report(shared_data, tmp_path):
                  "--columns", "0", "--dt", "1e-4", "--out", str(out), "--save-spikes"]) == 0
     report = _report(out)
     spikes = np.load(out / "spikes.npz")
-    assert set(spikes.files) == {"reference/1", "lava-float/1", "lava-fixed/1"}
+    assert set(spikes.files) == {"numpy/1", "lava-float/1", "lava-fixed/1"}
     assert spikes["lava-fixed/1"].shape == (1, 1000, 1) and spikes["lava-fixed/1"].sum() == 4
-    assert report["kind"] == "nir" and set(report["backends"]) == {"reference", "lava-float", "lava-fixed"}
+    assert report["kind"] == "nir" and set(report["backends"]) == {"numpy", "lava-float", "lava-fixed"}
+    assert report["reference"] == "numpy"
     for b in report["backends"].values():
         assert "HM" not in b and b["totals"]["spikes"] == 4 and b["spike_agreement_vs_reference"] == 1.0
-    assert report["backends"]["reference"]["spikes"]["1"]["graded_synops"] == 34  # 34 input spikes × 1 target
+    assert report["backends"]["numpy"]["spikes"]["1"]["graded_synops"] == 34  # 34 input spikes × 1 target
 
 
 def test_sim_input_errors_are_named(tmp_path, capsys, shared_data):
@@ -136,5 +137,5 @@ def test_torchrun_ranks_merge_exactly_what_one_process_computes(tiny_runs, tmp_p
     one, ranks = _report(tmp_path / "one"), _report(tmp_path / "ranks")
     assert ranks["shards"] == 2
     for name in ("norse", "lava-fixed"):
-        for k in ("S", "U", "HM", "ZSL", "synops", "energy_j", "spike_agreement_vs_norse"):
+        for k in ("S", "U", "HM", "ZSL", "synops", "energy_j", "spike_agreement_vs_reference"):
             assert ranks["backends"][name][k] == pytest.approx(one["backends"][name][k], rel=1e-12), (name, k)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from helpers import REPO
+
 from neuro_av.cli.main import main
 from neuro_av.data.synth import SynthConfig, write_synthetic
 

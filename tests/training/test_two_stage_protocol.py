@@ -1,7 +1,7 @@
 """The two-stage protocol picks the best val epoch and its β, retrains for best_epoch + 1 epochs."""
 import pytest
 
-from neuro_av.training.metrics import GZSLResult
+from neuro_av.gzsl import GZSLResult
 from neuro_av.training.protocol import run_two_stage
 
 

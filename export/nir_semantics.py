@@ -15,8 +15,8 @@ the NIR file and this oracle must agree spike for spike (tested in float64).
 """
 from __future__ import annotations
 
-import numpy as np
 import nir
+import numpy as np
 
 
 def chains_of(graph: nir.NIRGraph) -> dict[str, list[tuple[str, str]]]:

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from neuro_av.training.metrics import BETAS, gzsl_evaluate
+from neuro_av.gzsl import BETAS, gzsl_evaluate
 
 # classes 0, 1 seen; 2, 3 unseen; class 4 is not in the set: its column must be ignored
 SEEN, UNSEEN = [0, 1], [2, 3]

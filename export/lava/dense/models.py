@@ -1,0 +1,82 @@
+"""Float and bit-accurate fixed-point models of :class:`LaneDense`.
+
+Each lane computes exactly what Lava's own Dense models (``lava.proc.dense.models``) compute for one
+input vector — the float model even loops over the lanes with Lava's expressions, so the floating
+point sums are the same, term for term; the fixed-point model multiplies all lanes at once (integer
+sums do not depend on their order) and wraps graded accumulations to 32 bits as NumPy's int32 dot
+product does in Lava's model.
+"""
+import numpy as np
+from lava.magma.core.decorator import implements, requires, tag
+from lava.magma.core.model.py.model import PyLoihiProcessModel
+from lava.magma.core.model.py.ports import PyInPort, PyOutPort
+from lava.magma.core.model.py.type import LavaPyType
+from lava.magma.core.resources import CPU
+from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+from lava.utils.weightutils import clip_weights, determine_sign_mode, truncate_weights
+from neuro_av.export.lava.dense.process import LaneDense
+
+WEIGHT_BITS = 8
+
+
+@implements(proc=LaneDense, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyLaneDenseFloat(PyLoihiProcessModel):
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    bias_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    weights: np.ndarray = LavaPyType(np.ndarray, float)
+    bias: np.ndarray = LavaPyType(np.ndarray, float)
+    a_buff: np.ndarray = LavaPyType(np.ndarray, float)
+
+    def run_spk(self):
+        self.a_out.send(self.a_buff)
+        s_in, on = self.s_in.recv(), self.bias_in.recv()[:, 0] != 0
+        if self.proc_params["graded"]:
+            acc = [self.weights.dot(s) for s in s_in]  # Lava: weights.dot(s_in)
+        else:
+            acc = [self.weights[:, s.astype(bool)].sum(axis=1) for s in s_in]  # Lava: weights[:, s_in].sum(axis=1)
+        # the bias column: a binary Dense whose one input is on, summed into the LIF's input after the weights
+        self.a_buff = np.stack([a + self.bias if o else a for a, o in zip(acc, on)])
+
+
+def _shift(acc: np.ndarray, exp: int) -> np.ndarray:
+    return np.left_shift(acc, exp) if exp > 0 else np.right_shift(acc, -exp)
+
+
+def _lava_weights(w: np.ndarray) -> np.ndarray:
+    """What Lava's bit-accurate Dense does to its weights before the first step."""
+    sign_mode = determine_sign_mode(w)
+    return truncate_weights(clip_weights(w, sign_mode, num_bits=WEIGHT_BITS), sign_mode, WEIGHT_BITS)
+
+
+@implements(proc=LaneDense, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("bit_accurate_loihi", "fixed_pt")
+class PyLaneDenseFixed(PyLoihiProcessModel):
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    bias_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=1)
+    a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=16)
+    weights: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=8)
+    bias: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=8)
+    a_buff: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
+
+    def __init__(self, proc_params):
+        super().__init__(proc_params)
+        self.ready = False
+
+    def run_spk(self):
+        if not self.ready:
+            self.w64 = _lava_weights(self.weights).astype(np.int64)
+            self.b64 = _lava_weights(self.bias[:, None])[:, 0].astype(np.int64)
+            self.ready = True
+        self.a_out.send(self.a_buff)
+        s_in, on = self.s_in.recv(), self.bias_in.recv()[:, 0] != 0
+        if self.proc_params["graded"]:
+            acc = (s_in.astype(np.int64) @ self.w64.T).astype(np.int32)  # Lava's int32 dot, wrapping alike
+        else:
+            acc = (s_in != 0).astype(np.int64) @ self.w64.T
+        acc = _shift(acc, self.proc_params["weight_exp"])
+        bias = _shift(self.b64, self.proc_params["bias_exp"])
+        self.a_buff = acc + on[:, None] * bias

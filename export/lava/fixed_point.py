@@ -1,0 +1,289 @@
+"""Quantise a :class:`LavaPlan` for Lava's bit-accurate ``fixed_pt`` (Loihi) models, and say what
+did not fit.
+
+Units: one float unit of voltage becomes ``scale`` integer units of threshold (Lava compares
+``v > vth << 6`` and adds ``a_in << 6`` to u), so with ``scale`` s:
+
+- thresholds ``vth = round(θ·s)`` in Lava's 17-bit register (static, and every step of a streamed
+  threshold);
+- each Dense stores 8-bit mantissas and one exponent per layer: ``w_int·2^e ≈ W·s / q_in``, where
+  ``q_in`` is 1 for spikes and the input scale for graded inputs (``x_int = round(x·q_in)``, a signed
+  ``input_bits`` payload); the bias column has its own exponent;
+- decays are 12-bit, per neuron: ``du = round(β·4096) − 1`` (Loihi adds ``ds_offset`` = 1),
+  ``dv = round(α·4096)``;
+- the voltage bias is a 13-bit mantissa with a per-population exponent chosen so the largest bias
+  fits: ``bias_mant << bias_exp ≈ α·v_leak·s·2^6``; reset and initial voltages are in the same
+  24-bit state units.
+
+``scale`` defaults to the value that maps the largest threshold seen (static, or streamed on the
+calibration clips) to ``2^threshold_bits``, leaving the rest of the 17-bit threshold and 24-bit state
+as head-room. The report lists each layer's quantisation error (the worst neuron's, for decays) and
+every value that had to be clipped; :func:`host_clips` counts what the host clips at run time, and
+the oracle (:func:`neuro_av.export.lava.oracle.run_fixed_plan`) what wraps or saturates on chip.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from neuro_av.export.lava.oracle import (
+    ACTIVATION_SHIFT,
+    CURRENT_DECAY_OFFSET,
+    DECAY_UNITY,
+    STATE_BITS,
+    THRESHOLD_SHIFT,
+    WEIGHT_BITS,
+)
+from neuro_av.export.lava.plan import LavaPlan
+
+from neuro_av.errors import ExportError
+from neuro_av.io import save_npz
+
+THRESHOLD_PRECISION_BITS = 17  # Lava's fixed-point vth register
+BIAS_MANTISSA_BITS = 13  # Lava's bias_mant register (signed)
+BIAS_EXP_MAX = 7  # Lava's bias_exp register (3 bits, unsigned)
+MAX_WEIGHT_MANTISSA = 2**WEIGHT_BITS - 2  # mixed-sign matrices lose their LSB: even values up to 254
+STATE_MAX = 2 ** (STATE_BITS - 1) - 1
+SILENT_FIXED = 2 ** (STATE_BITS - 1 - THRESHOLD_SHIFT)  # (x << 6) exceeds every 24-bit voltage
+FORMAT = "neuro-av lava fixed-point plan 2"
+
+
+@dataclass(frozen=True)
+class FixedPointConfig:
+    threshold_bits: int = 12  # the largest threshold becomes 2^threshold_bits
+    input_bits: int = 8  # graded inputs: signed payload of this many bits
+    scale: float | None = None  # integer units per float voltage unit; None: from threshold_bits
+
+
+@dataclass
+class FixedSynapse:
+    weight: np.ndarray  # int64 mantissas (N_dst, N_src)
+    weight_exp: int
+    bias: np.ndarray  # int64 mantissas (N_dst,), a Dense column of its own
+    bias_exp: int
+
+
+@dataclass
+class FixedNeurons:
+    du: np.ndarray  # (N,) int, 12-bit
+    dv: np.ndarray  # (N,) int, 12-bit
+    vth: np.ndarray  # (N,) int, 17-bit (SILENT_FIXED for a read-out)
+    bias_mant: np.ndarray  # (N,) int, 13-bit signed
+    bias_exp: int
+    v_reset: np.ndarray  # (N,) int, state units
+    v_init: np.ndarray  # (N,) int, state units
+
+
+@dataclass
+class FixedPlan:
+    """The integer network; offers the Lava builder the same interface as :class:`LavaPlan`."""
+
+    plan: LavaPlan
+    scale: float
+    input_scale: dict[str, float]  # input -> q_in
+    weights: dict[str, FixedSynapse]  # synapse name -> integers
+    neurons: dict[str, FixedNeurons]  # population name -> integers
+    report: dict
+    input_bits: int = FixedPointConfig.input_bits
+
+    run_tag = "fixed_pt"
+    silent = SILENT_FIXED
+
+    # -- structure: the float plan's -------------------------------------------------------
+    @property
+    def dt_s(self) -> float:
+        return self.plan.dt_s
+
+    @property
+    def inputs(self) -> dict[str, int]:
+        return self.plan.inputs
+
+    @property
+    def populations(self):
+        return self.plan.populations
+
+    @property
+    def synapses(self):
+        return self.plan.synapses
+
+    @property
+    def depth(self) -> int:
+        return self.plan.depth
+
+    def incoming(self, pop: str):
+        return self.plan.incoming(pop)
+
+    # -- what the Lava builder asks of a plan ------------------------------------------------
+    @property
+    def input_limit(self) -> int:
+        return 2 ** (self.input_bits - 1) - 1
+
+    def encode_input(self, name: str, x) -> np.ndarray:
+        q = self.input_scale[name]
+        return np.clip(np.rint(np.asarray(x, np.float64) * q), -self.input_limit, self.input_limit).astype(np.int64)
+
+    def encode_threshold(self, pop: str, theta) -> np.ndarray:
+        """A streamed threshold quantised step by step; a static one is the integer the plan holds."""
+        p = self.populations[pop]
+        if not p.spiking:
+            return np.full(np.shape(theta), SILENT_FIXED, np.int64)
+        if not p.threshold_input:
+            return np.broadcast_to(self.neurons[pop].vth, np.shape(theta)).astype(np.int64)
+        return quantise_threshold(theta, self.scale)
+
+    def neuron(self, pop: str) -> dict:
+        n = self.neurons[pop]
+        return {"du": n.du, "dv": n.dv, "vth": n.vth, "bias_mant": n.bias_mant,
+                "bias_exp": np.full(n.du.shape, n.bias_exp), "v_reset": n.v_reset, "v_init": n.v_init}
+
+    def synapse(self, syn) -> dict:
+        q = self.weights[syn.name]
+        return {"weights": q.weight, "weight_exp": q.weight_exp, "bias": q.bias, "bias_exp": q.bias_exp}
+
+    def decode_voltage(self, pop: str, v) -> np.ndarray:
+        return np.asarray(v, np.float64) / (self.scale * 2**THRESHOLD_SHIFT)
+
+
+def quantise_threshold(theta, scale: float) -> np.ndarray:
+    th = np.rint(np.asarray(theta, np.float64) * scale)
+    return np.clip(th, 0, 2**THRESHOLD_PRECISION_BITS - 1).astype(np.int64)
+
+
+def quantise_weights(w: np.ndarray) -> tuple[np.ndarray, int]:
+    """8-bit mantissas (even, as Lava keeps them for mixed signs) and the layer's exponent."""
+    peak = float(np.abs(w).max()) if w.size else 0.0
+    if peak == 0:
+        return np.zeros(w.shape, np.int64), 0
+    exp = int(np.ceil(np.log2(peak / MAX_WEIGHT_MANTISSA)))
+    mant = 2 * np.rint(w / 2.0**exp / 2)
+    return np.clip(mant, -MAX_WEIGHT_MANTISSA, MAX_WEIGHT_MANTISSA).astype(np.int64), exp
+
+
+def quantise_bias(v_bias_state: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """(13-bit mantissas, the smallest exponent 0…7 that fits the largest, neurons clipped anyway)."""
+    limit = 2 ** (BIAS_MANTISSA_BITS - 1) - 1
+    peak = float(np.abs(v_bias_state).max()) if v_bias_state.size else 0.0
+    exp = 0
+    while exp < BIAS_EXP_MAX and np.rint(peak / 2**exp) > limit:
+        exp += 1
+    mant = np.rint(v_bias_state / 2**exp)
+    return np.clip(mant, -limit, limit).astype(np.int64), exp, int((np.abs(mant) > limit).sum())
+
+
+def _state(values: np.ndarray, scale: float) -> tuple[np.ndarray, int]:
+    v = np.rint(np.asarray(values, np.float64) * scale * 2**THRESHOLD_SHIFT)
+    return np.clip(v, -STATE_MAX, STATE_MAX).astype(np.int64), int((np.abs(v) > STATE_MAX).sum())
+
+
+def _rel_error(exact: np.ndarray, approx: np.ndarray) -> float:
+    norm = float(np.linalg.norm(exact))
+    return float(np.linalg.norm(approx - exact) / norm) if norm else 0.0
+
+
+def quantise(plan: LavaPlan, cfg: FixedPointConfig = FixedPointConfig(),
+             input_peak: dict[str, float] | None = None, threshold_peak: float | None = None) -> FixedPlan:
+    """``input_peak``: largest |x| per graded input and ``threshold_peak``: largest streamed threshold,
+    both from calibration clips (static thresholds are read from the plan)."""
+    peaks = [float(np.max(p.vth)) for p in plan.populations.values() if p.spiking]
+    if threshold_peak is not None:
+        peaks.append(float(threshold_peak))
+    top = max(peaks, default=1.0)
+    if not np.isfinite(top) or top <= 0:
+        raise ExportError(f"the largest threshold is {top}: fixed point needs finite positive thresholds")
+    scale = cfg.scale or 2.0**cfg.threshold_bits / top
+    limit = 2 ** (cfg.input_bits - 1) - 1
+    input_scale = {k: limit / max(float((input_peak or {}).get(k, 1.0)), 1e-12) for k in plan.inputs}
+    weights, layers = {}, {}
+    for s in plan.synapses:
+        q_in = input_scale[s.src] if s.graded else 1.0
+        w_exact = s.weight * scale / q_in
+        w_int, w_exp = quantise_weights(w_exact)
+        b_int, b_exp = quantise_weights(s.bias[:, None] * scale)
+        weights[s.name] = FixedSynapse(w_int, w_exp, b_int[:, 0], b_exp)
+        layers[s.name] = {"weight_exp": w_exp, "bias_exp": b_exp, "input_scale": q_in,
+                          "weight_rel_error": _rel_error(w_exact, w_int * 2.0**w_exp),
+                          "bias_rel_error": _rel_error(s.bias * scale, b_int[:, 0] * 2.0**b_exp)}
+    neurons = {}
+    for name, p in plan.populations.items():
+        du = np.clip(np.rint(p.du * DECAY_UNITY) - CURRENT_DECAY_OFFSET, 0, DECAY_UNITY - CURRENT_DECAY_OFFSET)
+        dv = np.clip(np.rint(p.dv * DECAY_UNITY), 0, DECAY_UNITY - 1)
+        bias_mant, bias_exp, bias_clipped = quantise_bias(p.v_bias * scale * 2**THRESHOLD_SHIFT)
+        vth = quantise_threshold(p.vth, scale) if p.spiking else np.full(p.size, SILENT_FIXED, np.int64)
+        v_reset, reset_clipped = _state(p.v_reset, scale)
+        v_init, init_clipped = _state(p.v_init, scale)
+        neurons[name] = FixedNeurons(du.astype(np.int64), dv.astype(np.int64), vth, bias_mant, bias_exp,
+                                     v_reset, v_init)
+        layers[name] = {
+            "du_max_error": float(np.max(np.abs((du + CURRENT_DECAY_OFFSET) / DECAY_UNITY - p.du))),
+            "dv_max_error": float(np.max(np.abs(dv / DECAY_UNITY - p.dv))),
+            "distinct_decays": int(len({(a, b) for a, b in zip(du.tolist(), dv.tolist())})),
+            "vth_rel_error": _rel_error(p.vth * scale, vth.astype(np.float64)) if p.spiking else 0.0,
+            "bias_exp": bias_exp, "bias_clipped_neurons": bias_clipped,
+            "v_reset_clipped_neurons": reset_clipped, "v_init_clipped_neurons": init_clipped,
+            "static_threshold_clipped_neurons": int((np.rint(p.vth * scale) > 2**THRESHOLD_PRECISION_BITS - 1).sum())
+            if p.spiking else 0,
+        }
+    report = {"config": asdict(cfg), "scale": scale, "input_scale": input_scale, "layers": layers,
+              "state_bits": STATE_BITS, "activation_shift": ACTIVATION_SHIFT, "weight_bits": WEIGHT_BITS}
+    return FixedPlan(plan, scale, input_scale, weights, neurons, report, cfg.input_bits)
+
+
+def host_clips(fixed: FixedPlan, currents: dict[str, np.ndarray], thresholds: dict[str, np.ndarray],
+               mask: np.ndarray) -> dict[str, dict]:
+    """Values the host clips when it encodes the streams (valid steps only): graded inputs beyond the
+    payload and streamed thresholds beyond the 17-bit register. ``{name: {"clipped", "values"}}``."""
+    valid = np.asarray(mask, bool)
+    out = {}
+    for name, x in currents.items():
+        raw = np.rint(np.asarray(x, np.float64) * fixed.input_scale[name])[valid]
+        out[name] = {"clipped": int((np.abs(raw) > fixed.input_limit).sum()), "values": int(raw.size)}
+    for pop in fixed.populations.values():
+        if pop.threshold_input and pop.threshold_input in thresholds:
+            th = np.broadcast_to(np.asarray(thresholds[pop.threshold_input], np.float64),
+                                 (*valid.shape, pop.size))[valid]
+            raw = np.rint(th * fixed.scale)
+            out[pop.threshold_input] = {"clipped": int(((raw < 0) | (raw > 2**THRESHOLD_PRECISION_BITS - 1)).sum()),
+                                        "values": int(raw.size)}
+    return out
+
+
+def save_fixed(fixed: FixedPlan, path: Path) -> None:
+    """The integer parameters (what Loihi registers would hold) and the report, in one ``.npz``."""
+    arrays = {"format": np.array(FORMAT), "scale": np.array(fixed.scale), "input_bits": np.array(fixed.input_bits),
+              "report": np.array(json.dumps(fixed.report, default=float))}
+    for name, s in fixed.weights.items():
+        arrays.update({f"synapse/{name}/weight": s.weight, f"synapse/{name}/weight_exp": np.array(s.weight_exp),
+                       f"synapse/{name}/bias": s.bias, f"synapse/{name}/bias_exp": np.array(s.bias_exp)})
+    for name, n in fixed.neurons.items():
+        for key, value in asdict(n).items():
+            arrays[f"neuron/{name}/{key}"] = np.asarray(value)
+    for name, q in fixed.input_scale.items():
+        arrays[f"input/{name}/scale"] = np.array(q)
+    save_npz(path, arrays)
+
+
+def load_fixed(path: Path, plan: LavaPlan) -> FixedPlan:
+    """A :class:`FixedPlan` from :func:`save_fixed`'s file, on the structure of ``plan`` (from the same graph)."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as exc:
+        raise ExportError(f"{path} is not a readable fixed-point plan ({exc}); run `neuro-av export` again") from None
+    if str(data.get("format", "")) != FORMAT:
+        raise ExportError(f"{path} is not a {FORMAT!r} file (found {str(data.get('format', 'no format'))!r}); "
+                          "run `neuro-av export` again")
+    try:
+        weights = {s.name: FixedSynapse(data[f"synapse/{s.name}/weight"], int(data[f"synapse/{s.name}/weight_exp"]),
+                                        data[f"synapse/{s.name}/bias"], int(data[f"synapse/{s.name}/bias_exp"]))
+                   for s in plan.synapses}
+        neurons = {p: FixedNeurons(**{k: (int(data[f"neuron/{p}/{k}"]) if k == "bias_exp" else data[f"neuron/{p}/{k}"])
+                                      for k in FixedNeurons.__dataclass_fields__}) for p in plan.populations}
+        input_scale = {k: float(data[f"input/{k}/scale"]) for k in plan.inputs}
+    except KeyError as exc:
+        raise ExportError(f"{path} has no entry {exc} for the graph beside it: the two files come from different "
+                          "exports; run `neuro-av export` again") from None
+    return FixedPlan(plan, float(data["scale"]), input_scale, weights, neurons, json.loads(str(data["report"])),
+                     int(data["input_bits"]))

@@ -1,0 +1,125 @@
+"""Co-simulation of a run, in one process or sharded, and the report: what ``neuro-av sim RUN`` calls.
+
+``simulate_run`` first makes sure ``RUN/export`` holds current files (exporting if they are missing
+or stale), then runs the clips in one process, in ``workers`` child processes (each a contiguous
+slice), or — under ``torchrun`` — one slice per rank with rank 0 merging. Shards keep raw sums and
+distances, so the merged figures equal a single run's exactly. A child is started as
+``python -m neuro_av.sim.shards RUN FOLDER OPTIONS.json``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable
+
+from neuro_av.export.deploy import ensure_export, load_branch
+from neuro_av.sim.cosim import (
+    SimOptions,
+    finalize,
+    merged_spikes,
+    read_shard,
+    run_shard,
+    write_shard,
+)
+from neuro_av.sim.report import save_spikes, write_report
+
+from neuro_av.errors import NeuroAVError
+from neuro_av.io import write_json
+from neuro_av.run import DistInfo, load_run
+
+SHARDS = "shards"
+
+
+def _needs(opts: SimOptions) -> tuple[str, ...]:
+    needs = ["nir"]
+    if any(b.startswith("lava") for b in opts.backends):
+        needs.append("lava")
+    if opts.host == "onnx":
+        needs.append("onnx")
+    return tuple(needs)
+
+
+def simulate_run(run_dir: Path, opts: SimOptions, out: Path, workers: int = 1,
+                 log: Callable[[str], None] = print) -> dict | None:
+    """Simulate, merge and write ``out/report.{json,md,html}`` (and ``spikes.npz``); returns the
+    report paths, or None on a torchrun rank other than 0."""
+    out = Path(out)
+    dist = DistInfo.from_env()
+    if workers < 1:
+        raise NeuroAVError(f"--workers must be at least 1, got {workers}")
+    if dist.world > 1:
+        return _torchrun(run_dir, opts, out, dist, log)
+    run = load_run(run_dir)
+    branch = ensure_export(run, _needs(opts), log)
+    if workers == 1:
+        parts = [run_shard(run, branch, opts)]
+    else:
+        parts = _children(run_dir, opts, out, workers)
+    return _write(run, branch, opts, parts, out)
+
+
+def _write(run, branch, opts: SimOptions, parts: list[dict], out: Path) -> dict:
+    report = finalize(run, branch, opts, parts)
+    if opts.save_spikes:
+        save_spikes(merged_spikes(parts, opts.backends), out / "spikes.npz")
+    return write_report(report, out)
+
+
+def _children(run_dir: Path, opts: SimOptions, out: Path, workers: int) -> list[dict]:
+    folder = out / SHARDS
+    procs = []
+    try:
+        for i in range(workers):
+            shard_opts = SimOptions.from_json({**opts.to_json(), "shard": [i, workers], "progress": False})
+            write_json(shard_opts.to_json(), folder / str(i) / "options.json")
+            cmd = [sys.executable, "-m", "neuro_av.sim.shards", str(run_dir), str(folder / str(i))]
+            procs.append(subprocess.Popen(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"}))
+        codes = [p.wait() for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+                p.wait()
+    if any(codes):
+        raise NeuroAVError(f"sim shard(s) {[i for i, c in enumerate(codes) if c]} failed; see their messages above")
+    return [read_shard(folder / str(i)) for i in range(workers)]
+
+
+def _torchrun(run_dir: Path, opts: SimOptions, out: Path, dist: DistInfo, log) -> dict | None:
+    import torch.distributed as td
+
+    td.init_process_group("gloo")
+    try:
+        run = load_run(run_dir)
+        if dist.rank == 0:
+            ensure_export(run, _needs(opts), log)
+        td.barrier()
+        branch = load_branch(run.export_dir)
+        shard = SimOptions.from_json({**opts.to_json(), "shard": [dist.rank, dist.world],
+                                      "progress": opts.progress and dist.rank == 0})
+        write_shard(run_shard(run, branch, shard), out / SHARDS / str(dist.rank))
+        td.barrier()
+        if dist.rank != 0:
+            return None
+        return _write(run, branch, opts, [read_shard(out / SHARDS / str(r)) for r in range(dist.world)], out)
+    finally:
+        td.destroy_process_group()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """A ``--workers`` child: compute one shard into FOLDER (options in FOLDER/options.json)."""
+    from neuro_av.lava_compat import guard_lava_processes
+
+    run_dir, folder = (Path(a) for a in (argv or sys.argv[1:]))
+    guard_lava_processes()
+    opts = SimOptions.from_json(json.loads((folder / "options.json").read_text()))
+    run = load_run(run_dir)
+    write_shard(run_shard(run, load_branch(run.export_dir), opts), folder)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
