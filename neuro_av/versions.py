@@ -1,6 +1,8 @@
-"""Versions of the libraries neuro-av is built on, read from package metadata (no imports)."""
+"""Versions of the libraries neuro-av is built on (read from package metadata, no imports), and the
+machine facts a measured figure depends on (CPU, threads, BLAS)."""
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 from importlib import metadata
@@ -32,3 +34,22 @@ def git_sha(path: Path | None = None) -> str | None:
         return sha.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.TimeoutExpired):
         return None
+
+
+def machine_info() -> dict:
+    """The CPU and software figures depend on."""
+    import torch
+
+    cpu, flags = platform.processor() or platform.machine(), ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name") and cpu in ("", platform.machine(), platform.processor()):
+                cpu = line.split(":", 1)[1].strip()
+            if line.startswith("flags") and not flags:
+                flags = line
+    except OSError:
+        pass
+    blas = [ln.strip() for ln in torch.__config__.show().splitlines() if "BLAS_INFO" in ln or "LAPACK_INFO" in ln]
+    return {"cpu": cpu, "avx512": "avx512f" in flags.split(), "cores": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(), "torch_blas": blas, "platform": platform.platform(),
+            "versions": library_versions()}

@@ -18,7 +18,8 @@ RUN_TAGS = ("floating_pt", "fixed_pt")
 
 
 def run_stock_chain(x: np.ndarray, layers: Sequence[LifLayer], tag: str, graded: bool = False,
-                    weight_exps: Sequence[int] | None = None, bias_columns: Sequence | None = None) -> list[np.ndarray]:
+                    weight_exps: Sequence[int] | None = None, bias_columns: Sequence | None = None,
+                    windowed: bool = False) -> list[np.ndarray]:
     """Spikes [T, N_l] per layer for input ``x`` [T, N_in] (binary spikes, or graded values with
     ``graded``) under run tag ``tag``. ``bias_columns[l]``: (weights (N_l,), weight_exp) of a Dense
     column fed by an always-on source, or None."""
@@ -30,7 +31,7 @@ def run_stock_chain(x: np.ndarray, layers: Sequence[LifLayer], tag: str, graded:
     from lava.proc.dense.process import Dense
     from lava.proc.io.sink import RingBuffer as Sink
     from lava.proc.io.source import RingBuffer as Source
-    from lava.proc.lif.process import LIF
+    from lava.proc.lif.process import LIF, LIFReset
 
     steps = x.shape[0]
     source = Source(data=np.asarray(x, dtype=float).T)  # Lava wants [N, T]
@@ -41,7 +42,8 @@ def run_stock_chain(x: np.ndarray, layers: Sequence[LifLayer], tag: str, graded:
         exp = {} if weight_exps is None else {"weight_exp": int(weight_exps[i])}
         dense = Dense(weights=np.asarray(layer.weights, dtype=float), num_message_bits=24 if graded and i == 0 else 0,
                       **exp)
-        lif = LIF(shape=(n_out,), du=layer.du, dv=layer.dv, vth=layer.vth, bias_mant=layer.bias)
+        kw = dict(shape=(n_out,), du=layer.du, dv=layer.dv, vth=layer.vth, bias_mant=layer.bias)
+        lif = LIFReset(**kw, reset_interval=steps + 1, reset_offset=i + 2) if windowed else LIF(**kw)
         sink = Sink(shape=(n_out,), buffer=steps)
         port.connect(dense.s_in)
         dense.a_out.connect(lif.a_in)

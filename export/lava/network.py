@@ -154,6 +154,25 @@ class _Layout:
         return per.reshape(self.rounds * self.lanes, self.window, n)[:self.batch, offset:offset + self.steps].copy()
 
 
+def _models(tag: str, procs: list) -> dict:
+    """Every process's model, keyed by the process itself: Lava's compiler then skips its search,
+    which executes every module beside each process once per process (most of a compile's time)."""
+    from lava.proc.io.source import PySendModelFixed, PySendModelFloat, RingBuffer
+
+    from neuro_av.export.lava.dense.models import PyLaneDenseFixed, PyLaneDenseFloat
+    from neuro_av.export.lava.dense.process import LaneDense
+    from neuro_av.export.lava.lif.models import PyLaneLIFFixed, PyLaneLIFFloat
+    from neuro_av.export.lava.lif.process import LaneLIF
+    from neuro_av.export.lava.writer.models import PyLaneWriterModel
+    from neuro_av.export.lava.writer.process import LaneWriter
+
+    fixed = tag == "fixed_pt"
+    table = {RingBuffer: PySendModelFixed if fixed else PySendModelFloat,
+             LaneLIF: PyLaneLIFFixed if fixed else PyLaneLIFFloat,
+             LaneDense: PyLaneDenseFixed if fixed else PyLaneDenseFloat, LaneWriter: PyLaneWriterModel}
+    return {p: table[type(p)] for p in procs}
+
+
 def _run_build(plan, currents, thresholds, mask, lanes, progress, record_voltage) -> LavaResult:
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
@@ -171,6 +190,7 @@ def _run_build(plan, currents, thresholds, mask, lanes, progress, record_voltage
     bias_on = {d: Source(data=at.stream(mask[:, :, None].astype(dtype), d - 1, 0, dtype))
                for d in sorted({p.depth for p in plan.populations.values()})}
     sources, lifs, writers = {}, {}, {}
+    theta_sources, denses, writer_procs = [], [], []
     folder = tempfile.TemporaryDirectory(prefix="neuro-av-lava-")
     try:
         for name in plan.inputs:
@@ -180,7 +200,8 @@ def _run_build(plan, currents, thresholds, mask, lanes, progress, record_voltage
             theta = plan.encode_threshold(name, _theta(pop, thresholds, batch, steps))
             theta = np.where(mask[:, :, None], theta, plan.silent)
             lif = LaneLIF(lanes=lanes, **plan.neuron(name), reset_interval=at.window, reset_offset=pop.depth)
-            Source(data=at.stream(theta, pop.depth, plan.silent, dtype)).s_out.connect(lif.th_in)
+            theta_sources.append(Source(data=at.stream(theta, pop.depth, plan.silent, dtype)))
+            theta_sources[-1].s_out.connect(lif.th_in)
             outputs = [("spikes", lif.s_out, "uint8")] if pop.spiking else []
             if not pop.spiking or name in record_voltage:
                 outputs.append(("voltages", lif.v_out, "int64" if fixed else "float64"))
@@ -189,14 +210,17 @@ def _run_build(plan, currents, thresholds, mask, lanes, progress, record_voltage
                 np.memmap(path, dtype=out_dtype, mode="w+", shape=(at.total, lanes, pop.size)).flush()
                 writer = LaneWriter(shape=(lanes, pop.size), path=str(path), steps=at.total, dtype=out_dtype)
                 port.connect(writer.a_in)
+                writer_procs.append(writer)
                 writers[(kind, name)] = (path, out_dtype)
             lifs[name] = lif
         for s in plan.synapses:
             dense = LaneDense(lanes=lanes, graded=s.graded, **plan.synapse(s))
+            denses.append(dense)
             (sources[s.src] if s.graded else lifs[s.src]).s_out.connect(dense.s_in)
             bias_on[plan.populations[s.dst].depth].s_out.connect(dense.bias_in)
             dense.a_out.connect(lifs[s.dst].a_in)
-        run_cfg = Loihi2SimCfg(select_tag=plan.run_tag)
+        run_cfg = Loihi2SimCfg(select_tag=plan.run_tag, exception_proc_model_map=_models(plan.run_tag, [
+            *bias_on.values(), *sources.values(), *lifs.values(), *theta_sources, *denses, *writer_procs]))
         build_s = run_s = 0.0
         per_call = max(1, CLIPS_PER_RUN_CALL // lanes)  # rounds per run() call (progress, bounded pauses)
         try:

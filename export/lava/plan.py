@@ -223,16 +223,28 @@ def _assign_depths(pops: dict[str, Population], syns: list[Synapse], inputs: dic
                               f"(depth {d_src} → {d_dst}); Lava's one-step Dense delay would change its timing")
 
 
+def _accumulate(syn: Synapse, values: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """(B, N_dst): what a Dense and its bias column deliver, computed as Lava's float models do it,
+    clip by clip (``W·x`` for graded values, the sum of the spiking inputs' columns for spikes), so
+    the sums are bit for bit Lava's."""
+    if syn.graded:
+        acc = [syn.weight.dot(x) for x in values]
+    else:
+        acc = [syn.weight[:, s.astype(bool)].sum(axis=1) for s in values]
+    return np.stack([a + syn.bias if o else a for a, o in zip(acc, on)])
+
+
 def simulate(plan: LavaPlan, currents: dict[str, np.ndarray], thresholds: dict[str, np.ndarray] | None = None,
              mask: np.ndarray | None = None) -> Record:
     """The plan in NumPy, float64, in the reference time alignment: feed-forward synapses carry this
     step's spikes, same-depth (recurrent) ones the previous step's. ``currents``: input -> (B, T, N_in);
-    ``thresholds``: stream -> broadcastable to (B, T, N); ``mask`` (B, T): the synaptic input
-    (bias included) is zeroed on padded steps, as Norse does."""
+    ``thresholds``: stream -> broadcastable to (B, T, N); ``mask`` (B, T): the synaptic input (bias
+    included) is off on padded steps, as in Lava (Norse zeroes it there too). Every operation is the
+    one Lava's float models perform, in their order, so Lava float must equal this bit for bit."""
     thresholds = thresholds or {}
     first = np.asarray(next(iter(currents.values())))
     batch, steps = first.shape[:2]
-    valid = np.ones((batch, steps)) if mask is None else np.asarray(mask, np.float64)
+    valid = np.ones((batch, steps), bool) if mask is None else np.asarray(mask, bool)
     order = sorted(plan.populations.values(), key=lambda p: p.depth)
     u = {p.name: np.zeros((batch, p.size)) for p in order}
     v = {p.name: np.broadcast_to(p.v_init, (batch, p.size)).copy() for p in order}
@@ -245,16 +257,15 @@ def simulate(plan: LavaPlan, currents: dict[str, np.ndarray], thresholds: dict[s
             x = np.zeros((batch, p.size))
             for s in plan.incoming(p.name):
                 if s.src in plan.inputs:
-                    x += np.asarray(currents[s.src][:, t], np.float64) @ s.weight.T
+                    values = np.asarray(currents[s.src][:, t], np.float64) * valid[:, t, None]
                 elif plan.populations[s.src].depth < p.depth:
-                    x += out[s.src][:, t] @ s.weight.T
-                elif t > 0:
-                    x += out[s.src][:, t - 1] @ s.weight.T
-                x += s.bias
-            x *= valid[:, t, None]
+                    values = out[s.src][:, t]
+                else:  # recurrent: the previous step's spikes (none before the first step)
+                    values = out[s.src][:, t - 1] if t > 0 else np.zeros((batch, plan.populations[s.src].size))
+                x = x + _accumulate(s, values, valid[:, t])
             u[p.name] = u[p.name] * (1 - p.du) + x
             v[p.name] = v[p.name] * (1 - p.dv) + u[p.name] + p.v_bias
-            spk = v[p.name] > theta[p.name][:, t]
+            spk = v[p.name] > np.where(valid[:, t, None], theta[p.name][:, t], SILENT_FLOAT)
             out[p.name][:, t] = spk
             v[p.name] = np.where(spk, p.v_reset, v[p.name])
             if not p.spiking:

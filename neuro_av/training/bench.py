@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +27,7 @@ from neuro_av.errors import ConfigError
 from neuro_av.io import write_json, write_text
 from neuro_av.run import CONFIG, METRICS, STATE
 from neuro_av.training.config import RunSpec, build_configs
-from neuro_av.versions import library_versions
+from neuro_av.versions import machine_info
 
 METRIC_KEYS = ("S", "U", "HM", "ZSL")
 
@@ -46,25 +44,6 @@ class Variant:
     @property
     def folder(self) -> str:
         return self.label.replace(":", "_")
-
-
-def machine_info() -> dict:
-    """The CPU and software figures depend on."""
-    import torch
-
-    cpu, flags = platform.processor() or platform.machine(), ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and cpu in ("", platform.machine(), platform.processor()):
-                cpu = line.split(":", 1)[1].strip()
-            if line.startswith("flags") and not flags:
-                flags = line
-    except OSError:
-        pass
-    blas = [ln.strip() for ln in torch.__config__.show().splitlines() if "BLAS_INFO" in ln or "LAPACK_INFO" in ln]
-    return {"cpu": cpu, "avx512": "avx512f" in flags.split(), "cores": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "torch_blas": blas, "platform": platform.platform(),
-            "versions": library_versions()}
 
 
 def summarise(values: list[float]) -> dict:

@@ -17,6 +17,7 @@ from lava.utils.weightutils import clip_weights, determine_sign_mode, truncate_w
 from neuro_av.export.lava.dense.process import LaneDense
 
 WEIGHT_BITS = 8
+EXACT_INPUTS = 2**20  # 2^8 (weight) · 2^24 (input) · 2^20 (inputs) < 2^53: float64 sums of such products are exact
 
 
 @implements(proc=LaneDense, protocol=LoihiProtocol)
@@ -43,6 +44,13 @@ class PyLaneDenseFloat(PyLoihiProcessModel):
 
 def _shift(acc: np.ndarray, exp: int) -> np.ndarray:
     return np.left_shift(acc, exp) if exp > 0 else np.right_shift(acc, -exp)
+
+
+def _exact_product(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Integer x @ w.T through float64 BLAS where every partial sum stays below 2^53 (exact), else in int64."""
+    if x.shape[1] <= EXACT_INPUTS and np.abs(x).max(initial=0) < 2**24:
+        return (x.astype(np.float64) @ w.T.astype(np.float64)).astype(np.int64)
+    return x.astype(np.int64) @ w.T
 
 
 def _lava_weights(w: np.ndarray) -> np.ndarray:
@@ -74,9 +82,9 @@ class PyLaneDenseFixed(PyLoihiProcessModel):
         self.a_out.send(self.a_buff)
         s_in, on = self.s_in.recv(), self.bias_in.recv()[:, 0] != 0
         if self.proc_params["graded"]:
-            acc = (s_in.astype(np.int64) @ self.w64.T).astype(np.int32)  # Lava's int32 dot, wrapping alike
+            acc = _exact_product(s_in, self.w64).astype(np.int32)  # Lava's int32 dot, wrapping alike
         else:
-            acc = (s_in != 0).astype(np.int64) @ self.w64.T
+            acc = _exact_product((s_in != 0).astype(np.int64), self.w64)
         acc = _shift(acc, self.proc_params["weight_exp"])
         bias = _shift(self.b64, self.proc_params["bias_exp"])
         self.a_buff = acc + on[:, None] * bias
