@@ -99,11 +99,11 @@ def write_branch_graphs(graph: nir.NIRGraph, out_dir: Path) -> list[dict]:
 
 
 def calibrate(currents: dict, thresholds: dict, mask: np.ndarray) -> dict:
-    """Largest |input| per graded input and largest streamed threshold, over valid steps."""
+    """Largest |input| per graded input and largest value per threshold stream, over valid steps."""
     valid = np.asarray(mask, bool)
-    th = [float(np.max(np.broadcast_to(v, (*valid.shape, np.shape(v)[-1]))[valid])) for v in thresholds.values()]
     return {"input_peak": {k: float(np.abs(np.asarray(v)[valid]).max()) for k, v in currents.items()},
-            "threshold_peak": max(th) if th else None}
+            "threshold_peak": {k: float(np.max(np.broadcast_to(v, (*valid.shape, np.shape(v)[-1]))[valid]))
+                               for k, v in thresholds.items()}}
 
 
 def saturation_report(fixed: FixedPlan, sets: dict[str, tuple]) -> dict:

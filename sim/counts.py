@@ -24,7 +24,7 @@ def layer_sums(plan: LavaPlan, currents: dict[str, np.ndarray], spikes: dict[str
     steps = float(mask.sum())
     layers = {}
     for name, pop in plan.populations.items():
-        row = {"spikes": _valid_sum(spikes[name], mask), "synops": 0.0, "graded_synops": 0.0,
+        row = {"spikes": _valid_sum(spikes[name], mask) if pop.spiking else 0.0, "synops": 0.0, "graded_synops": 0.0,
                "dense_macs": 0.0, "neuron_updates": pop.size * steps}
         for s in plan.incoming(name):
             row["dense_macs"] += s.weight.shape[1] * pop.size * steps

@@ -1,9 +1,12 @@
-"""``neuro-av sim --nir GRAPH --input X --dt SECONDS``: the spike / energy report of any NIR graph.
+"""Co-simulation of a network without host parts: a foreign NIR graph (``neuro-av sim --nir GRAPH
+--input X --dt S``) or a user's Norse module (``neuro-av sim --module FILE.py:NAME --input X.npy``).
 
-Backends: ``numpy`` (the reference: the plan in NumPy, NIR semantics —
-:func:`neuro_av.export.lava.plan.simulate`), ``lava-float`` and ``lava-fixed`` (neuro-av's Lava
-network; fixed point calibrated on the input itself). The input is one clip [T, N] or a batch
-[B, T, N]. Spikes are reported in the reference's time alignment (Lava's Dense delays removed).
+Backends: ``numpy`` (the plan in NumPy, NIR semantics — :func:`neuro_av.export.lava.plan.simulate`),
+``norse`` (a module's own forward pass; modules only), ``lava-float`` and ``lava-fixed`` (neuro-av's
+Lava network; fixed point calibrated on the input itself). The reference is ``numpy`` for a graph and
+``norse`` for a module. The input is one clip [T, N] or a batch [B, T, N]. Spikes are reported in the
+reference's time alignment (Lava's Dense delays removed); read-out populations (LI) report their
+largest voltage difference from the reference.
 """
 from __future__ import annotations
 
@@ -12,15 +15,16 @@ from pathlib import Path
 import numpy as np
 from neuro_av.export.agreement import agreement_counts
 from neuro_av.export.lava.fixed_point import quantise
-from neuro_av.export.lava.plan import plan_from_nir, simulate
+from neuro_av.export.lava.plan import LavaPlan, Record, plan_from_nir, simulate
 from neuro_av.export.nir_graph import read_graph
 from neuro_av.sim.counts import layer_sums, per_clip
 from neuro_av.sim.energy import energy_report, reference_tables
 
 from neuro_av.errors import DataError
 
-BACKENDS = ("numpy", "lava-float", "lava-fixed")
-REFERENCE = "numpy"
+GRAPH_BACKENDS = ("numpy", "lava-float", "lava-fixed")
+MODULE_BACKENDS = ("norse", "numpy", "lava-float", "lava-fixed")
+BACKENDS = GRAPH_BACKENDS
 
 
 class InputError(DataError):
@@ -39,7 +43,7 @@ def load_input(path: Path, columns: str | None, width: int) -> np.ndarray:
             x = np.loadtxt(path, delimiter=",", ndmin=2)
         else:
             raise InputError(f"{path}: input must be .npy or .csv, got {path.suffix or 'no suffix'}")
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:
         raise InputError(f"{path}: not a numeric array ({exc})") from None
     if columns:
         try:
@@ -53,7 +57,7 @@ def load_input(path: Path, columns: str | None, width: int) -> np.ndarray:
     if x.ndim == 2:
         x = x[None]
     if x.ndim != 3 or x.shape[2] != width:
-        raise InputError(f"{path}: input shape {x.shape} does not match the graph's input width {width} "
+        raise InputError(f"{path}: input shape {x.shape} does not match the input width {width} "
                          "(expected [T, N] or [B, T, N]; pick CSV columns with --columns)")
     bad = ~np.isfinite(x)
     if bad.any():
@@ -63,49 +67,101 @@ def load_input(path: Path, columns: str | None, width: int) -> np.ndarray:
     return x
 
 
-def simulate_graph(graph_path: Path, input_path, dt_s, columns, backends, out_dir: Path, tables,
-                   save: bool = False, lanes: int | None = None) -> dict:
+def _check_dt(dt_s) -> None:
+    if dt_s is not None and not (np.isfinite(dt_s) and dt_s > 0):
+        raise InputError(f"--dt must be a positive number of seconds, got {dt_s}")
+
+
+def _run(plan: LavaPlan, x: np.ndarray, name: str, records: dict, lanes) -> Record:
     from neuro_av.export.lava.network import run_plan
+
+    (inp,) = plan.inputs
+    currents = {inp: x}
+    thresholds = {p.threshold_input: p.vth for p in plan.populations.values() if p.threshold_input}
+    if name in records:
+        return records[name]
+    if name == "numpy":
+        return simulate(plan, currents, thresholds)
+    chosen = plan if name == "lava-float" else calibrated(plan, x)
+    result = run_plan(chosen, currents, thresholds, lanes=lanes)
+    return Record(result.spikes, result.voltages)
+
+
+def calibrated(plan: LavaPlan, x: np.ndarray):
+    """The fixed-point plan calibrated on the input itself (its peak, and the read-outs' peak voltage)."""
+    (inp,) = plan.inputs
+    thresholds = {p.threshold_input: p.vth for p in plan.populations.values() if p.threshold_input}
+    volts = simulate(plan, {inp: x}, thresholds).voltages
+    return quantise(plan, input_peak={inp: float(np.abs(x).max())},
+                    readout_peak={k: float(np.abs(v).max()) for k, v in volts.items()})
+
+
+def _report(plan: LavaPlan, x: np.ndarray, backends, reference: str, records: dict, tables, lanes, header: dict,
+            out_dir: Path, save: bool) -> dict:
     from neuro_av.sim.report import save_spikes, write_report
 
     from neuro_av.versions import library_versions
 
-    if input_path is None:
-        raise InputError("--nir needs --input SPIKES (.npy or .csv)")
-    if dt_s is not None and not (np.isfinite(dt_s) and dt_s > 0):
-        raise InputError(f"--dt must be a positive number of seconds, got {dt_s}")
-    graph, dt = read_graph(graph_path, dt_s)
-    plan = plan_from_nir(graph, dt)
-    if len(plan.inputs) != 1:
-        raise InputError(f"{graph_path} has {len(plan.inputs)} inputs; --nir runs graphs with one input")
-    (inp, width), = plan.inputs.items()
-    x = load_input(Path(input_path), columns, width)
-    currents = {inp: x}
+    (inp,) = plan.inputs
     mask = np.ones(x.shape[:2], bool)
-    thresholds = {p.threshold_input: p.vth for p in plan.populations.values() if p.threshold_input}
-    reference = simulate(plan, currents, thresholds)
-    fixed = quantise(plan, input_peak={inp: float(np.abs(x).max())})
-    results, all_spikes = {}, {}
+    runs = {name: _run(plan, x, name, records, lanes) for name in dict.fromkeys([reference, *backends])}
+    ref = runs[reference]
+    results = {}
     for name in backends:
-        if name == REFERENCE:
-            spikes = {k: v.astype(np.uint8) for k, v in reference.spikes.items()}
-        else:
-            spikes = run_plan(plan if name == "lava-float" else fixed, currents, thresholds, lanes=lanes).spikes
-        all_spikes[name] = spikes
-        layers, totals = per_clip(plan, layer_sums(plan, currents, spikes, mask), x.shape[0])
+        rec = runs[name]
+        spikes = {k: v.astype(np.uint8) for k, v in rec.spikes.items()}
+        layers, totals = per_clip(plan, layer_sums(plan, {inp: x}, spikes, mask), x.shape[0])
         energy = energy_report(totals, None, tables)
-        same, total = agreement_counts(spikes, reference.spikes, mask)
+        same, total = agreement_counts(spikes, ref.spikes, mask)
         results[name] = {"spikes": layers, "totals": totals, "synops": totals["synops"] + totals["graded_synops"],
                          "energy_j": energy["neuromorphic"]["Loihi 1"]["total"], "energy": energy,
-                         "spike_agreement_vs_reference": same / max(total, 1)}
-    report = {"format": "neuro-av sim report 2", "kind": "nir", "reference": REFERENCE,
-              "graph": str(Path(graph_path).resolve()), "input": str(Path(input_path).resolve()), "dt_s": dt,
-              "clips": int(x.shape[0]), "steps": int(x.shape[1]), "backends": results,
-              "raster": {k: {layer: np.argwhere(s[0] > 0).tolist() for layer, s in v.items()}
-                         for k, v in all_spikes.items()},
+                         "spike_agreement_vs_reference": same / max(total, 1),
+                         "readout_vs_reference": {k: float(np.abs(rec.voltages[k] - v).max())
+                                                  for k, v in ref.voltages.items()}}
+    fixed = calibrated(plan, x)
+    report = {"format": "neuro-av sim report 2", **header, "reference": reference, "clips": int(x.shape[0]),
+              "steps": int(x.shape[1]), "backends": results,
+              "raster": {k: {layer: np.argwhere(s[0] > 0).tolist() for layer, s in runs[k].spikes.items()}
+                         for k in backends},
               "quantisation": fixed.report, "energy_tables": reference_tables(tables), "gpu_energy": None,
               "versions": library_versions()}
     paths = write_report(report, out_dir)
     if save:
-        save_spikes(all_spikes, Path(out_dir) / "spikes.npz")
+        save_spikes({k: {layer: s.astype(np.uint8) for layer, s in runs[k].spikes.items()} for k in backends},
+                    Path(out_dir) / "spikes.npz")
     return paths
+
+
+def simulate_graph(graph_path: Path, input_path, dt_s, columns, backends, out_dir: Path, tables,
+                   save: bool = False, lanes: int | None = None) -> dict:
+    if input_path is None:
+        raise InputError("--nir needs --input SPIKES (.npy or .csv)")
+    _check_dt(dt_s)
+    graph, dt = read_graph(graph_path, dt_s)
+    plan = plan_from_nir(graph, dt)
+    if len(plan.inputs) != 1:
+        raise InputError(f"{graph_path} has {len(plan.inputs)} inputs; --nir runs graphs with one input (neuro-av "
+                         "writes each chain of a branch as its own snn.<chain>.nir)")
+    x = load_input(Path(input_path), columns, next(iter(plan.inputs.values())))
+    header = {"kind": "nir", "graph": str(Path(graph_path).resolve()), "input": str(Path(input_path).resolve()),
+              "dt_s": dt}
+    return _report(plan, x, backends, "numpy", {}, tables, lanes, header, out_dir, save)
+
+
+def simulate_module(module, x: np.ndarray, backends, out_dir: Path, tables=(), dt_s: float | None = None,
+                    save: bool = False, lanes: int | None = None, source: str | None = None) -> dict:
+    """A Norse module (``torch.nn.Module``) on input ``x`` ([T, N] or [B, T, N]): the report's paths."""
+    from neuro_av.export.norse_module import parse, reference, to_nir
+
+    _check_dt(dt_s)
+    net = parse(module, dt_s)
+    plan = plan_from_nir(to_nir(net), net.dt_s)
+    x = np.asarray(x, np.float64)
+    x = x[None] if x.ndim == 2 else x
+    if x.ndim != 3 or x.shape[2] != net.input_width:
+        raise InputError(f"input of shape {x.shape} does not fit the network's input width {net.input_width}")
+    if not np.isfinite(x).all():
+        raise InputError("the input holds NaN or infinite values; clean it")
+    header = {"kind": "module", "module": source or type(module).__name__, "dt_s": net.dt_s,
+              "deviations": net.deviations}
+    return _report(plan, x, backends, "norse", {"norse": reference(net, x)}, tables, lanes, header, out_dir, save)

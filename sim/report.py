@@ -125,9 +125,13 @@ def markdown(report: dict) -> str:
     if report["kind"] == "run":
         lines += [f"Run `{report['run']}` ({report['model']}), split **{report['split']}**, {report['clips']} clips, "
                   f"host `{report['host']}`, β* = {report['beta']}, T = {report['steps']} steps of {report['dt_s']} s.", ""]
-    else:
+    elif report["kind"] == "nir":
         lines += [f"NIR graph `{report['graph']}`, input `{report['input']}` ({report['clips']} clip(s)), "
                   f"dt = {report['dt_s']} s, {report['steps']} steps.", ""]
+    else:
+        lines += [f"Norse module `{report['module']}` ({report['clips']} clip(s)), dt = {report['dt_s']} s, "
+                  f"{report['steps']} steps; the reference is its own forward pass.", ""]
+        lines += [f"- deviation: {d}" for d in report.get("deviations", [])] + [""]
     acc = _has_accuracy(report)
     head = ["backend", *(["S", "U", "HM", "ZSL", f"Δ HM vs {ref}"] if acc else []), f"spike agreement vs {ref}",
             "spikes / clip", "SynOps / clip", "energy / clip (Loihi 1)", "SNN clips/s"]
@@ -171,9 +175,12 @@ def markdown(report: dict) -> str:
               *[f"- {t['name']}: {t['source']}" for t in report["energy_tables"]], ""]
     if report.get("quantisation"):
         q = report["quantisation"]
-        lines += ["## Fixed-point quantisation", "", f"scale {q['scale']:.4g} integer units per voltage unit; "
-                  f"config {q['config']}", "", "| node | values |", "|---|---|"]
+        lines += ["## Fixed-point quantisation", "", f"config {q['config']}; each population's `scale` is its integer "
+                  "threshold units per voltage unit", "", "| node | values |", "|---|---|"]
         lines += [f"| {k} | {', '.join(f'{a}={_fmt(v)}' for a, v in row.items())} |" for k, row in q["layers"].items()]
+        lines.append("")
+        for w in (q.get("saturation") or {}).get("warnings", []):
+            lines.append(f"- warning: {w}")
         lines.append("")
     lines += ["Versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()), ""]
     return "\n".join(lines)

@@ -1,12 +1,12 @@
 """Quantise a :class:`LavaPlan` for Lava's bit-accurate ``fixed_pt`` (Loihi) models, and say what
 did not fit.
 
-Units: one float unit of voltage becomes ``scale`` integer units of threshold (Lava compares
-``v > vth << 6`` and adds ``a_in << 6`` to u), so with ``scale`` s:
+Units: in population p, one float unit of voltage becomes ``scale[p]`` integer units of threshold
+(Lava compares ``v > vth << 6`` and adds ``a_in << 6`` to u), so with s = ``scale[p]``:
 
 - thresholds ``vth = round(θ·s)`` in Lava's 17-bit register (static, and every step of a streamed
   threshold);
-- each Dense stores 8-bit mantissas and one exponent per layer: ``w_int·2^e ≈ W·s / q_in``, where
+- each Dense into p stores 8-bit mantissas and one exponent per layer: ``w_int·2^e ≈ W·s / q_in``, where
   ``q_in`` is 1 for spikes and the input scale for graded inputs (``x_int = round(x·q_in)``, a signed
   ``input_bits`` payload); the bias column has its own exponent;
 - decays are 12-bit, per neuron: ``du = round(β·4096) − 1`` (Loihi adds ``ds_offset`` = 1),
@@ -15,9 +15,11 @@ Units: one float unit of voltage becomes ``scale`` integer units of threshold (L
   fits: ``bias_mant << bias_exp ≈ α·v_leak·s·2^6``; reset and initial voltages are in the same
   24-bit state units.
 
-``scale`` defaults to the value that maps the largest threshold seen (static, or streamed on the
-calibration clips) to ``2^threshold_bits``, leaving the rest of the 17-bit threshold and 24-bit state
-as head-room. The report lists each layer's quantisation error (the worst neuron's, for decays) and
+Spikes are binary whatever the scale of the population that sends them, so each population has a
+scale of its own: the one that maps its largest threshold (static, or its stream's largest value on
+the calibration clips) to ``2^threshold_bits``, leaving the rest of the 17-bit threshold and 24-bit
+state as head-room; for a read-out (no threshold), the one that puts its largest voltage on the
+calibration clips (``readout_peak``) at 1/``READOUT_HEADROOM`` of the 24-bit state. The report lists each layer's quantisation error (the worst neuron's, for decays) and
 every value that had to be clipped; :func:`host_clips` counts what the host clips at run time, and
 the oracle (:func:`neuro_av.export.lava.oracle.run_fixed_plan`) what wraps or saturates on chip.
 """
@@ -47,14 +49,15 @@ BIAS_EXP_MAX = 7  # Lava's bias_exp register (3 bits, unsigned)
 MAX_WEIGHT_MANTISSA = 2**WEIGHT_BITS - 2  # mixed-sign matrices lose their LSB: even values up to 254
 STATE_MAX = 2 ** (STATE_BITS - 1) - 1
 SILENT_FIXED = 2 ** (STATE_BITS - 1 - THRESHOLD_SHIFT)  # (x << 6) exceeds every 24-bit voltage
-FORMAT = "neuro-av lava fixed-point plan 2"
+READOUT_HEADROOM = 2.0  # a read-out's calibrated peak voltage uses at most half of the 24-bit state
+FORMAT = "neuro-av lava fixed-point plan 3"
 
 
 @dataclass(frozen=True)
 class FixedPointConfig:
     threshold_bits: int = 12  # the largest threshold becomes 2^threshold_bits
     input_bits: int = 8  # graded inputs: signed payload of this many bits
-    scale: float | None = None  # integer units per float voltage unit; None: from threshold_bits
+    scale: float | None = None  # integer units per float voltage unit, every population; None: per population
 
 
 @dataclass
@@ -81,7 +84,7 @@ class FixedPlan:
     """The integer network; offers the Lava builder the same interface as :class:`LavaPlan`."""
 
     plan: LavaPlan
-    scale: float
+    scale: dict[str, float]  # population -> integer threshold units per float voltage unit
     input_scale: dict[str, float]  # input -> q_in
     weights: dict[str, FixedSynapse]  # synapse name -> integers
     neurons: dict[str, FixedNeurons]  # population name -> integers
@@ -131,7 +134,7 @@ class FixedPlan:
             return np.full(np.shape(theta), SILENT_FIXED, np.int64)
         if not p.threshold_input:
             return np.broadcast_to(self.neurons[pop].vth, np.shape(theta)).astype(np.int64)
-        return quantise_threshold(theta, self.scale)
+        return quantise_threshold(theta, self.scale[pop])
 
     def neuron(self, pop: str) -> dict:
         n = self.neurons[pop]
@@ -143,7 +146,7 @@ class FixedPlan:
         return {"weights": q.weight, "weight_exp": q.weight_exp, "bias": q.bias, "bias_exp": q.bias_exp}
 
     def decode_voltage(self, pop: str, v) -> np.ndarray:
-        return np.asarray(v, np.float64) / (self.scale * 2**THRESHOLD_SHIFT)
+        return np.asarray(v, np.float64) / (self.scale[pop] * 2**THRESHOLD_SHIFT)
 
 
 def quantise_threshold(theta, scale: float) -> np.ndarray:
@@ -182,21 +185,37 @@ def _rel_error(exact: np.ndarray, approx: np.ndarray) -> float:
     return float(np.linalg.norm(approx - exact) / norm) if norm else 0.0
 
 
+def population_scales(plan: LavaPlan, cfg: FixedPointConfig, threshold_peak: dict[str, float],
+                      readout_peak: dict[str, float]) -> dict[str, float]:
+    if cfg.scale:
+        return {name: float(cfg.scale) for name in plan.populations}
+    scales = {}
+    for name, p in plan.populations.items():
+        if p.spiking:
+            top = float(np.max(p.vth))
+            if p.threshold_input and p.threshold_input in threshold_peak:
+                top = max(top, threshold_peak[p.threshold_input])
+            if not np.isfinite(top) or top <= 0:
+                raise ExportError(f"{name}: the largest threshold is {top}; fixed point needs finite positive thresholds")
+            scales[name] = 2.0**cfg.threshold_bits / top
+        else:
+            peak = max(float(readout_peak.get(name, 0.0)), 1e-12)
+            scales[name] = STATE_MAX / (READOUT_HEADROOM * 2**THRESHOLD_SHIFT * peak)
+    return scales
+
+
 def quantise(plan: LavaPlan, cfg: FixedPointConfig = FixedPointConfig(),
-             input_peak: dict[str, float] | None = None, threshold_peak: float | None = None) -> FixedPlan:
-    """``input_peak``: largest |x| per graded input and ``threshold_peak``: largest streamed threshold,
-    both from calibration clips (static thresholds are read from the plan)."""
-    peaks = [float(np.max(p.vth)) for p in plan.populations.values() if p.spiking]
-    if threshold_peak is not None:
-        peaks.append(float(threshold_peak))
-    top = max(peaks, default=1.0)
-    if not np.isfinite(top) or top <= 0:
-        raise ExportError(f"the largest threshold is {top}: fixed point needs finite positive thresholds")
-    scale = cfg.scale or 2.0**cfg.threshold_bits / top
+             input_peak: dict[str, float] | None = None, threshold_peak: dict[str, float] | None = None,
+             readout_peak: dict[str, float] | None = None) -> FixedPlan:
+    """``input_peak``: largest |x| per graded input, ``threshold_peak``: largest value per threshold
+    stream, ``readout_peak``: largest |v| per read-out population, all from calibration clips (static
+    thresholds are read from the plan)."""
+    scales = population_scales(plan, cfg, threshold_peak or {}, readout_peak or {})
     limit = 2 ** (cfg.input_bits - 1) - 1
     input_scale = {k: limit / max(float((input_peak or {}).get(k, 1.0)), 1e-12) for k in plan.inputs}
     weights, layers = {}, {}
     for s in plan.synapses:
+        scale = scales[s.dst]
         q_in = input_scale[s.src] if s.graded else 1.0
         w_exact = s.weight * scale / q_in
         w_int, w_exp = quantise_weights(w_exact)
@@ -207,6 +226,7 @@ def quantise(plan: LavaPlan, cfg: FixedPointConfig = FixedPointConfig(),
                           "bias_rel_error": _rel_error(s.bias * scale, b_int[:, 0] * 2.0**b_exp)}
     neurons = {}
     for name, p in plan.populations.items():
+        scale = scales[name]
         du = np.clip(np.rint(p.du * DECAY_UNITY) - CURRENT_DECAY_OFFSET, 0, DECAY_UNITY - CURRENT_DECAY_OFFSET)
         dv = np.clip(np.rint(p.dv * DECAY_UNITY), 0, DECAY_UNITY - 1)
         bias_mant, bias_exp, bias_clipped = quantise_bias(p.v_bias * scale * 2**THRESHOLD_SHIFT)
@@ -216,6 +236,7 @@ def quantise(plan: LavaPlan, cfg: FixedPointConfig = FixedPointConfig(),
         neurons[name] = FixedNeurons(du.astype(np.int64), dv.astype(np.int64), vth, bias_mant, bias_exp,
                                      v_reset, v_init)
         layers[name] = {
+            "scale": scale,
             "du_max_error": float(np.max(np.abs((du + CURRENT_DECAY_OFFSET) / DECAY_UNITY - p.du))),
             "dv_max_error": float(np.max(np.abs(dv / DECAY_UNITY - p.dv))),
             "distinct_decays": int(len({(a, b) for a, b in zip(du.tolist(), dv.tolist())})),
@@ -225,9 +246,9 @@ def quantise(plan: LavaPlan, cfg: FixedPointConfig = FixedPointConfig(),
             "static_threshold_clipped_neurons": int((np.rint(p.vth * scale) > 2**THRESHOLD_PRECISION_BITS - 1).sum())
             if p.spiking else 0,
         }
-    report = {"config": asdict(cfg), "scale": scale, "input_scale": input_scale, "layers": layers,
+    report = {"config": asdict(cfg), "scale": scales, "input_scale": input_scale, "layers": layers,
               "state_bits": STATE_BITS, "activation_shift": ACTIVATION_SHIFT, "weight_bits": WEIGHT_BITS}
-    return FixedPlan(plan, scale, input_scale, weights, neurons, report, cfg.input_bits)
+    return FixedPlan(plan, scales, input_scale, weights, neurons, report, cfg.input_bits)
 
 
 def host_clips(fixed: FixedPlan, currents: dict[str, np.ndarray], thresholds: dict[str, np.ndarray],
@@ -243,7 +264,7 @@ def host_clips(fixed: FixedPlan, currents: dict[str, np.ndarray], thresholds: di
         if pop.threshold_input and pop.threshold_input in thresholds:
             th = np.broadcast_to(np.asarray(thresholds[pop.threshold_input], np.float64),
                                  (*valid.shape, pop.size))[valid]
-            raw = np.rint(th * fixed.scale)
+            raw = np.rint(th * fixed.scale[pop.name])
             out[pop.threshold_input] = {"clipped": int(((raw < 0) | (raw > 2**THRESHOLD_PRECISION_BITS - 1)).sum()),
                                         "values": int(raw.size)}
     return out
@@ -251,12 +272,13 @@ def host_clips(fixed: FixedPlan, currents: dict[str, np.ndarray], thresholds: di
 
 def save_fixed(fixed: FixedPlan, path: Path) -> None:
     """The integer parameters (what Loihi registers would hold) and the report, in one ``.npz``."""
-    arrays = {"format": np.array(FORMAT), "scale": np.array(fixed.scale), "input_bits": np.array(fixed.input_bits),
+    arrays = {"format": np.array(FORMAT), "input_bits": np.array(fixed.input_bits),
               "report": np.array(json.dumps(fixed.report, default=float))}
     for name, s in fixed.weights.items():
         arrays.update({f"synapse/{name}/weight": s.weight, f"synapse/{name}/weight_exp": np.array(s.weight_exp),
                        f"synapse/{name}/bias": s.bias, f"synapse/{name}/bias_exp": np.array(s.bias_exp)})
     for name, n in fixed.neurons.items():
+        arrays[f"neuron/{name}/scale"] = np.array(fixed.scale[name])
         for key, value in asdict(n).items():
             arrays[f"neuron/{name}/{key}"] = np.asarray(value)
     for name, q in fixed.input_scale.items():
@@ -282,8 +304,9 @@ def load_fixed(path: Path, plan: LavaPlan) -> FixedPlan:
         neurons = {p: FixedNeurons(**{k: (int(data[f"neuron/{p}/{k}"]) if k == "bias_exp" else data[f"neuron/{p}/{k}"])
                                       for k in FixedNeurons.__dataclass_fields__}) for p in plan.populations}
         input_scale = {k: float(data[f"input/{k}/scale"]) for k in plan.inputs}
+        scales = {p: float(data[f"neuron/{p}/scale"]) for p in plan.populations}
     except KeyError as exc:
         raise ExportError(f"{path} has no entry {exc} for the graph beside it: the two files come from different "
                           "exports; run `neuro-av export` again") from None
-    return FixedPlan(plan, float(data["scale"]), input_scale, weights, neurons, json.loads(str(data["report"])),
+    return FixedPlan(plan, scales, input_scale, weights, neurons, json.loads(str(data["report"])),
                      int(data["input_bits"]))

@@ -158,7 +158,6 @@ def _models(tag: str, procs: list) -> dict:
     """Every process's model, keyed by the process itself: Lava's compiler then skips its search,
     which executes every module beside each process once per process (most of a compile's time)."""
     from lava.proc.io.source import PySendModelFixed, PySendModelFloat, RingBuffer
-
     from neuro_av.export.lava.dense.models import PyLaneDenseFixed, PyLaneDenseFloat
     from neuro_av.export.lava.dense.process import LaneDense
     from neuro_av.export.lava.lif.models import PyLaneLIFFixed, PyLaneLIFFloat

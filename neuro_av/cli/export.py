@@ -17,9 +17,14 @@ def register(sub) -> None:
         "fidelity: Norse vs Lava float and fixed spike agreement, netx vs its static-threshold float model, ONNX "
         "max abs difference, and every value clipped, wrapped or saturated in fixed point.",
         epilog="examples:\n  neuro-av export runs/stft --target all\n  neuro-av export runs/mdft --target nir\n"
-        "  neuro-av export runs/stft --target lava --target onnx --check-clips 32",
+        "  neuro-av export runs/stft --target lava --target onnx --check-clips 32\n"
+        "  neuro-av export --module my_net.py:build --input x.npy --target all --out my_export   # your Norse network",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("run", help="a finished `neuro-av train` run folder (stft or mdft)")
+    p.add_argument("run", nargs="?", help="a finished `neuro-av train` run folder (stft or mdft)")
+    p.add_argument("--module", metavar="FILE.py:NAME", help="a Norse network instead of a run: NAME in FILE.py is a "
+                   "torch.nn.Module or a function returning one (loading its own weights)")
+    p.add_argument("--input", help="with --module: input .npy, [T, N] or [B, T, N] (checks and calibrates)")
+    p.add_argument("--dt", type=float, help="with --module: time step in seconds (default: the cells' dt)")
     p.add_argument("--target", action="append", choices=["nir", "lava", "netx", "onnx", "all"],
                    help="what to export (repeatable; default all)")
     p.add_argument("--out", help="output folder (default RUN/export)")
@@ -35,11 +40,36 @@ def run_export(args) -> int:
     if args.check_clips < 1:
         raise ConfigError(f"--check-clips must be at least 1, got {args.check_clips}")
     guard_lava_processes()
+    if args.module:
+        return _export_module(args)
+    if not args.run:
+        raise ConfigError("give a run folder, or --module FILE.py:NAME --input X.npy --out DIR")
     targets = args.target or ["all"]
     targets = tuple(TARGETS) if "all" in targets else tuple(dict.fromkeys(targets))
     run = load_run(Path(args.run))
     out = Path(args.out) if args.out else run.export_dir
     manifest = export_run(run, targets, out, args.check_clips, log=lambda m: print(m, flush=True))
     print(f"wrote {len(manifest['files'])} files and {out / 'manifest.json'}")
+    print("fidelity:", json.dumps(manifest["fidelity"], indent=1))
+    return 0
+
+
+def _export_module(args) -> int:
+    from neuro_av.export.module_export import TARGETS, export_module
+    from neuro_av.export.norse_module import load_input, load_user_module, parse
+
+    if not args.input or not args.out:
+        raise ConfigError("--module needs --input X.npy and --out DIR")
+    if args.dt is not None and not args.dt > 0:
+        raise ConfigError(f"--dt must be a positive number of seconds, got {args.dt}")
+    module = load_user_module(args.module)
+    x = load_input(Path(args.input), parse(module, args.dt).input_width)
+    chosen = args.target or ["all"]
+    targets = TARGETS if "all" in chosen else tuple(dict.fromkeys(chosen))
+    manifest = export_module(module, x, Path(args.out), targets, args.dt, args.module,
+                             log=lambda m: print(m, flush=True))
+    print(f"wrote {len(manifest['files'])} files and {Path(args.out) / 'manifest.json'}")
+    for d in manifest["deviations"]:
+        print(f"deviation: {d}")
     print("fidelity:", json.dumps(manifest["fidelity"], indent=1))
     return 0

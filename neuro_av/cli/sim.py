@@ -21,7 +21,8 @@ def register(sub) -> None:
         "  neuro-av sim runs/stft --workers 2 --out runs/stft/sim\n"
         "  neuro-av sim runs/stft --lanes 1 --out /tmp/back_to_back   # one clip per Lava window\n"
         "  torchrun --nproc_per_node 4 -m neuro_av sim runs/stft --out runs/stft/sim\n"
-        "  neuro-av sim --nir lif_norse.nir --input lif.csv --columns 0 --dt 1e-4 --out /tmp/lif",
+        "  neuro-av sim --nir lif_norse.nir --input lif.csv --columns 0 --dt 1e-4 --out /tmp/lif\n"
+        "  neuro-av sim --module my_net.py:build --input x.npy --backend all --out /tmp/mine   # your Norse network",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", nargs="?", help="a finished `neuro-av train` run folder (stft or mdft)")
     p.add_argument("--backend", action="append", choices=["norse", "numpy", "reference", "lava-float", "lava-fixed",
@@ -37,9 +38,12 @@ def register(sub) -> None:
                    help="an extra per-operation energy table (e.g. Loihi 2 figures, with their source)")
     p.add_argument("--save-spikes", action="store_true", help="also write DIR/spikes.npz (<backend>/<layer>)")
     p.add_argument("--nir", help="a foreign NIR graph to run instead of a run folder")
-    p.add_argument("--input", help="with --nir: input, .npy [T, N] or [B, T, N], or .csv (rows = steps)")
+    p.add_argument("--module", metavar="FILE.py:NAME", help="a Norse network to run instead of a run folder "
+                   "(its own forward pass is the reference)")
+    p.add_argument("--input", help="with --nir / --module: input, .npy [T, N] or [B, T, N] (--nir: or .csv, rows = steps)")
     p.add_argument("--columns", help="with --nir and a .csv input: comma-separated input columns (default all)")
-    p.add_argument("--dt", type=float, help="with --nir: the graph's time step in seconds (NIR stores none)")
+    p.add_argument("--dt", type=float, help="with --nir: the graph's time step in seconds (NIR stores none); with "
+                   "--module: overrides the cells' dt")
     p.add_argument("--out", required=True, help="report folder")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(handler=run_sim)
@@ -66,7 +70,18 @@ def run_sim(args) -> int:
     guard_lava_processes()
     tables = [load_table(Path(t)) for t in args.energy_table]
     chosen = args.backend or ["all"]
-    if args.nir:
+    if args.module:
+        from neuro_av.export.norse_module import load_input, load_user_module, parse
+        from neuro_av.sim.foreign import MODULE_BACKENDS, simulate_module
+
+        if not args.input:
+            raise ConfigError("--module needs --input X.npy")
+        module = load_user_module(args.module)
+        x = load_input(Path(args.input), parse(module, args.dt).input_width)
+        backends = MODULE_BACKENDS if "all" in chosen else tuple(dict.fromkeys(chosen))
+        paths = simulate_module(module, x, backends, Path(args.out), tables, args.dt, args.save_spikes, args.lanes,
+                                source=args.module)
+    elif args.nir:
         from neuro_av.sim.foreign import BACKENDS, simulate_graph
 
         alias = {"norse": "numpy", "reference": "numpy"}
@@ -94,9 +109,10 @@ def run_sim(args) -> int:
 
 def print_summary(report: dict, paths: dict) -> None:
     ref, acc = report["reference"], all("HM" in b for b in report["backends"].values())
-    title = (f"{report['model']} on {report['split']} ({report['clips']} clips, host {report['host']})"
-             if report["kind"] == "run" else f"NIR graph {report['graph']} ({report['clips']} clip(s), "
-             f"{report['steps']} steps)")
+    title = {"run": lambda: f"{report['model']} on {report['split']} ({report['clips']} clips, host {report['host']})",
+             "nir": lambda: f"NIR graph {report['graph']} ({report['clips']} clip(s), {report['steps']} steps)",
+             "module": lambda: f"Norse module {report['module']} ({report['clips']} clip(s), {report['steps']} steps)",
+             }[report["kind"]]()
     print(f"{title}:")
     head = f"  {'backend':<11} " + (f"{'S':>6} {'U':>6} {'HM':>6} {'ZSL':>6} " if acc else "")
     print(head + f"{'agree':>8} {'spikes/clip':>12} {'SynOps/clip':>12} {'energy/clip (Loihi 1)':>22}")
@@ -105,6 +121,9 @@ def print_summary(report: dict, paths: dict) -> None:
         print(row + f"{b['spike_agreement_vs_reference']:8.2%} {b['totals']['spikes']:12,.0f} {b['synops']:12,.0f} "
               f"{b['energy_j'] * 1e6:19.3f} µJ")
     print(f"  (agreement: spike bins equal to the reference backend, {ref})")
+    for name, b in report["backends"].items():
+        for layer, diff in b.get("readout_vs_reference", {}).items():
+            print(f"  {name:<11} read-out {layer}: largest voltage difference from {ref} {diff:.3g}")
     print(f"report: {paths['html']}")
 
 

@@ -6,12 +6,22 @@ import numpy as np
 import pytest
 import torch
 from export_fixtures import branch_through_nir, clip_streams, random_clips, small_model
-from stock_lava import run_stock_chain
-
-from neuro_av.export.lava.fixed_point import FixedNeurons, FixedPlan, FixedSynapse, quantise
+from neuro_av.export.lava.fixed_point import (
+    FixedNeurons,
+    FixedPlan,
+    FixedSynapse,
+    quantise,
+)
 from neuro_av.export.lava.network import auto_lanes, bytes_per_lane, run_plan
 from neuro_av.export.lava.oracle import LifLayer, run_fixed_plan
-from neuro_av.export.lava.plan import LavaPlan, Population, Synapse, plan_from_nir, simulate
+from neuro_av.export.lava.plan import (
+    LavaPlan,
+    Population,
+    Synapse,
+    plan_from_nir,
+    simulate,
+)
+from stock_lava import run_stock_chain
 
 pytestmark = pytest.mark.lava
 
@@ -54,7 +64,7 @@ def test_fixed_lanes_equal_stock_dense_and_lif_layer_by_layer():
                                   np.zeros(9, np.int64), np.zeros(9, np.int64)),
                "l1": FixedNeurons(np.full(5, 2000), np.full(5, 400), np.full(5, 120), np.zeros(5, np.int64), 0,
                                   np.zeros(5, np.int64), np.zeros(5, np.int64))}
-    fixed = FixedPlan(base, 1.0, {"in": 1.0}, weights, neurons, {})
+    fixed = FixedPlan(base, {"l0": 1.0, "l1": 1.0}, {"in": 1.0}, weights, neurons, {})
     x = rng.integers(-40, 100, (3, 25, 6)).astype(float)
     lanes = run_plan(fixed, {"in": x}, lanes=3)
     for clip in range(3):
@@ -86,7 +96,7 @@ def test_lanes_equal_one_lane_and_the_oracles_on_small_models(tmp_path, name):
     plan = plan_from_nir(graph, dt)
     currents, thresholds = clip_streams(snn_in)
     fixed = quantise(plan, input_peak={k: float(np.abs(v).max()) for k, v in currents.items()},
-                     threshold_peak=max(float(np.max(v)) for v in thresholds.values()))
+                     threshold_peak={k: float(np.max(v)) for k, v in thresholds.items()})
     valid = mask.numpy()
     for p, oracle in ((plan, simulate(plan, currents, thresholds, valid)),
                       (fixed, run_fixed_plan(fixed, currents, thresholds, valid)[0])):

@@ -51,7 +51,7 @@ def test_fixed_point_agreement_is_high_and_quantisation_is_reported(tmp_path):
     plan = plan_from_nir(graph, dt)
     currents, thresholds = clip_streams(snn_in)
     fixed = quantise(plan, input_peak={k: float(np.abs(v).max()) for k, v in currents.items()},
-                     threshold_peak=max(float(np.max(v)) for v in thresholds.values()))
+                     threshold_peak={k: float(np.max(v)) for k, v in thresholds.items()})
     layers = fixed.report["layers"]
     assert all(0 < layers[f"{c}.fc{i}"]["weight_rel_error"] < 0.02 for c in ("audio", "visual") for i in (0, 1))
     assert all(abs(q.weight).max() <= 254 for q in fixed.weights.values())

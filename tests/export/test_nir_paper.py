@@ -53,7 +53,7 @@ def test_lif_fixed_with_the_papers_integers_is_bit_identical_to_published_trace(
                                  neurons={"1": neurons}, input_scale={"input": 1.0})
     v, s = _as_rows(run_plan(papers, drive, record_voltage=("1",)))
     rows = published["lava_cpu_fixed"][1:]
-    np.testing.assert_array_equal(v * papers.scale * 2**6, rows[:, 1])  # back to state units (2^14: exact)
+    np.testing.assert_array_equal(v * papers.scale["1"] * 2**6, rows[:, 1])  # back to state units (2^14: exact)
     np.testing.assert_array_equal(s, rows[:, 2])
 
 

@@ -1,0 +1,107 @@
+"""``neuro-av export --module FILE.py:NAME --input X.npy``: a user's Norse network deployed like a run's
+branch — NIR (neuro-av's mapping), Lava fixed-point parameters, netx where the network fits it, and a
+manifest with the fidelity measured against the module's own forward pass on the given input.
+
+The input is the network's graded input, [T, N] or [B, T, N]; it also calibrates the fixed point.
+There is no host part to put in ONNX: a standalone network has no ``pre`` or ``post``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from neuro_av.export.agreement import per_layer_agreement, spike_agreement
+from neuro_av.export.deploy import (
+    FIXED_FILE,
+    MANIFEST,
+    NIR_FILE,
+    calibrate,
+    netx_fidelity,
+    saturation_report,
+    sha256,
+    write_branch_graphs,
+)
+from neuro_av.export.lava.fixed_point import quantise, save_fixed
+from neuro_av.export.lava.plan import plan_from_nir, simulate
+from neuro_av.export.nir_graph import read_graph
+from neuro_av.export.norse_module import parse, reference, to_nir
+
+from neuro_av.errors import ExportError
+from neuro_av.io import write_json
+
+TARGETS = ("nir", "lava", "netx")
+FORMAT = "neuro-av export manifest 2 (module)"
+
+
+def readout_errors(got: dict[str, np.ndarray], ref: dict[str, np.ndarray]) -> dict[str, dict]:
+    """Per read-out population: the largest absolute voltage difference and the share of (clip, step)
+    where the arg-max neuron agrees (what a classifier reading the voltages would decide)."""
+    return {k: {"max_abs_diff": float(np.abs(got[k] - ref[k]).max()),
+                "argmax_agreement": float((got[k].argmax(-1) == ref[k].argmax(-1)).mean())} for k in ref}
+
+
+def export_module(module: torch.nn.Module, x: np.ndarray, out_dir: Path, targets: tuple[str, ...] = TARGETS,
+                  dt_s: float | None = None, source: str | None = None,
+                  log: Callable[[str], None] = print) -> dict:
+    """Export ``module`` (see :mod:`neuro_av.export.norse_module`) with ``x`` (B, T, N) as calibration
+    and check input; returns the manifest."""
+    from neuro_av.export.lava.network import run_plan
+
+    from neuro_av.versions import library_versions
+
+    unknown = [t for t in targets if t not in TARGETS]
+    if unknown:
+        raise ExportError(f"target(s) {', '.join(unknown)} do not apply to a Norse module; choose from "
+                          f"{', '.join(TARGETS)} or all (a standalone network has no ONNX host parts)")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    net = parse(module, dt_s)
+    x = np.asarray(x, np.float64)
+    x = x[None] if x.ndim == 2 else x
+    if x.ndim != 3 or x.shape[2] != net.input_width:
+        raise ExportError(f"input of shape {x.shape} does not fit the network's input width {net.input_width}")
+    log(f"export: NIR graph of {type(module).__name__} ({len(net.layers)} neuron layers, dt {net.dt_s} s)")
+    files = write_branch_graphs(to_nir(net), out_dir)
+    graph, dt = read_graph(out_dir / NIR_FILE)
+    plan = plan_from_nir(graph, dt)
+    currents, mask = {net.input_name: x}, np.ones(x.shape[:2], bool)
+    log(f"export: the module's own forward pass on {x.shape[0]} clip(s) of {x.shape[1]} steps")
+    ref = reference(net, x)
+    fidelity = {"clips": int(x.shape[0]), "steps": int(x.shape[1]), "reference": "norse (the module's forward pass, "
+                "float64)"}
+    quantisation = None
+    if "lava" in targets:
+        log("export: Lava float")
+        lava_float = run_plan(plan, currents, mask=mask)
+        fidelity["lava_float_spike_agreement"] = spike_agreement(ref.spikes, lava_float.spikes, mask)
+        fidelity["lava_float_readout"] = readout_errors(lava_float.voltages, ref.voltages)
+        log("export: Lava fixed point")
+        peaks = {k: float(np.abs(v).max()) for k, v in simulate(plan, currents, mask=mask).voltages.items()}
+        fixed = quantise(plan, input_peak=calibrate(currents, {}, mask)["input_peak"], readout_peak=peaks)
+        fixed.report["calibration"] = {"clips": int(x.shape[0]), "source": "the --input file"}
+        fixed.report["saturation"] = saturation_report(fixed, {"input": (currents, {}, mask)})
+        for w in fixed.report["saturation"]["warnings"]:
+            log(f"export: warning: {w}")
+        lava_fixed = run_plan(fixed, currents, mask=mask)
+        fidelity["lava_fixed_spike_agreement"] = spike_agreement(ref.spikes, lava_fixed.spikes, mask)
+        fidelity["lava_fixed_layer_agreement"] = per_layer_agreement(ref.spikes, lava_fixed.spikes, mask)
+        fidelity["lava_fixed_readout"] = readout_errors(lava_fixed.voltages, ref.voltages)
+        save_fixed(fixed, out_dir / FIXED_FILE)
+        files.append({"path": FIXED_FILE, "kind": "lava-fixed-params"})
+        quantisation = fixed.report
+    if "netx" in targets:
+        netx_files, fidelity["netx"] = netx_fidelity(plan, {net.input_name: float(np.abs(x).max())}, currents, mask,
+                                                     out_dir, log)
+        files += netx_files
+    for f in files:
+        f["sha256"] = sha256(out_dir / f["path"])
+    manifest = {"format": FORMAT, "module": source or type(module).__name__, "targets": list(targets),
+                "layers": [{"name": net.layer_name(i), "norse": f"{layer.path} ({type(layer.module).__name__})",
+                            "kind": layer.kind, "neurons": int(layer.weight.shape[0])}
+                           for i, layer in enumerate(net.layers)],
+                "dt_s": dt, "time_looped": net.time_looped, "deviations": net.deviations,
+                "quantisation": quantisation, "fidelity": fidelity, "files": files, "versions": library_versions()}
+    write_json(manifest, out_dir / MANIFEST)
+    return manifest
