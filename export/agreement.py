@@ -25,3 +25,10 @@ def spike_agreement(a: dict[str, np.ndarray], b: dict[str, np.ndarray], mask: np
 
 def per_layer_agreement(a: dict[str, np.ndarray], b: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, float]:
     return {k: spike_agreement({k: a[k]}, {k: b[k]}, mask) for k in a}
+
+
+def readout_errors(got: dict[str, np.ndarray], ref: dict[str, np.ndarray]) -> dict[str, dict]:
+    """Per read-out population: the largest absolute voltage difference and the share of (clip, step)
+    where the arg-max neuron agrees (what a classifier reading the voltages would decide)."""
+    return {k: {"max_abs_diff": float(np.abs(got[k] - ref[k]).max()),
+                "argmax_agreement": float((got[k].argmax(-1) == ref[k].argmax(-1)).mean())} for k in ref}

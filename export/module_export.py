@@ -12,7 +12,11 @@ from typing import Callable
 
 import numpy as np
 import torch
-from neuro_av.export.agreement import per_layer_agreement, spike_agreement
+from neuro_av.export.agreement import (
+    per_layer_agreement,
+    readout_errors,
+    spike_agreement,
+)
 from neuro_av.export.deploy import (
     FIXED_FILE,
     MANIFEST,
@@ -33,13 +37,6 @@ from neuro_av.io import write_json
 
 TARGETS = ("nir", "lava", "netx")
 FORMAT = "neuro-av export manifest 2 (module)"
-
-
-def readout_errors(got: dict[str, np.ndarray], ref: dict[str, np.ndarray]) -> dict[str, dict]:
-    """Per read-out population: the largest absolute voltage difference and the share of (clip, step)
-    where the arg-max neuron agrees (what a classifier reading the voltages would decide)."""
-    return {k: {"max_abs_diff": float(np.abs(got[k] - ref[k]).max()),
-                "argmax_agreement": float((got[k].argmax(-1) == ref[k].argmax(-1)).mean())} for k in ref}
 
 
 def export_module(module: torch.nn.Module, x: np.ndarray, out_dir: Path, targets: tuple[str, ...] = TARGETS,

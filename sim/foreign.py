@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from neuro_av.export.agreement import agreement_counts
+from neuro_av.export.agreement import agreement_counts, readout_errors
 from neuro_av.export.lava.fixed_point import quantise
 from neuro_av.export.lava.plan import LavaPlan, Record, plan_from_nir, simulate
 from neuro_av.export.nir_graph import read_graph
@@ -116,8 +116,7 @@ def _report(plan: LavaPlan, x: np.ndarray, backends, reference: str, records: di
         results[name] = {"spikes": layers, "totals": totals, "synops": totals["synops"] + totals["graded_synops"],
                          "energy_j": energy["neuromorphic"]["Loihi 1"]["total"], "energy": energy,
                          "spike_agreement_vs_reference": same / max(total, 1),
-                         "readout_vs_reference": {k: float(np.abs(rec.voltages[k] - v).max())
-                                                  for k, v in ref.voltages.items()}}
+                         "readout_vs_reference": readout_errors(rec.voltages, ref.voltages)}
     fixed = calibrated(plan, x)
     report = {"format": "neuro-av sim report 2", **header, "reference": reference, "clips": int(x.shape[0]),
               "steps": int(x.shape[1]), "backends": results,

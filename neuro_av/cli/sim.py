@@ -122,8 +122,9 @@ def print_summary(report: dict, paths: dict) -> None:
               f"{b['energy_j'] * 1e6:19.3f} µJ")
     print(f"  (agreement: spike bins equal to the reference backend, {ref})")
     for name, b in report["backends"].items():
-        for layer, diff in b.get("readout_vs_reference", {}).items():
-            print(f"  {name:<11} read-out {layer}: largest voltage difference from {ref} {diff:.3g}")
+        for layer, r in b.get("readout_vs_reference", {}).items():
+            print(f"  {name:<11} read-out {layer}: largest voltage difference from {ref} {r['max_abs_diff']:.3g}, "
+                  f"arg-max neuron as {ref}'s on {r['argmax_agreement']:.2%} of steps")
     print(f"report: {paths['html']}")
 
 
