@@ -54,6 +54,7 @@ TARGETS = ("nir", "lava", "netx", "onnx")
 MANIFEST = "manifest.json"
 NIR_FILE = "snn.nir"
 FIXED_FILE = "lava_fixed.npz"
+DEPLOYMENT_FILE = "deployment.json"
 FORMAT = "neuro-av export manifest 2"
 CALIBRATION_CLIPS = 64
 CALIBRATION_SEED = 0
@@ -74,6 +75,10 @@ class Branch:
     plan: LavaPlan
     fixed: FixedPlan | None
     files: dict[str, dict] = field(default_factory=dict)  # kind -> {"path", "sha256"}
+
+    def deployment(self) -> dict | None:
+        path = self.files.get("deployment", {}).get("path")
+        return json.loads(Path(path).read_text()) if path else None
 
 
 def sha256(path: Path) -> str:
@@ -161,6 +166,18 @@ def netx_fidelity(plan: LavaPlan, input_peak: dict, currents: dict, mask: np.nda
                    "agreement": float(np.mean(written)) if written else None, "chains": per_chain}
 
 
+def write_deployment(plan, graph, steps: int | None, out_dir: Path, hardware: tuple = (),
+                     log: Callable[[str], None] = print, input_bits: int = 8) -> dict:
+    """``deployment.json``: the placement on each target and the host-chip link (printed in short)."""
+    from neuro_av.export.deployment import DEFAULT_TARGETS, deployment_plan, summary
+
+    dep = deployment_plan(plan, graph, steps, input_bits=input_bits, targets=(*DEFAULT_TARGETS, *hardware))
+    write_json(dep, Path(out_dir) / DEPLOYMENT_FILE)
+    for line in summary(dep):
+        log(f"plan: {line}")
+    return dep
+
+
 # -- a trained run ------------------------------------------------------------------------------
 
 def branch_graph(run: Run) -> nir.NIRGraph:
@@ -185,7 +202,7 @@ def _embedding_change(post, batch, state, ref: list[torch.Tensor], snn, spikes) 
 
 
 def export_run(run: Run, targets: tuple[str, ...], out_dir: Path | None = None, check_clips: int = 16,
-               log: Callable[[str], None] = print) -> dict:
+               log: Callable[[str], None] = print, hardware: tuple = ()) -> dict:
     from neuro_av.export.lava.network import run_plan
 
     from neuro_av.versions import library_versions
@@ -241,6 +258,8 @@ def export_run(run: Run, targets: tuple[str, ...], out_dir: Path | None = None, 
         res = export_onnx(run.model, clip_batch(clips, np.arange(min(2, len(clips)))), batch, out_dir)
         files += [{"path": p, "kind": "onnx", "part": part} for part, p in res["files"].items()]
         fidelity["onnx_max_abs_diff"] = res["max_abs_diff"]
+    write_deployment(plan, graph, int(mask.shape[1]), out_dir, hardware, log)
+    files.append({"path": DEPLOYMENT_FILE, "kind": "deployment"})
     for f in files:
         f["sha256"] = sha256(out_dir / f["path"])
     manifest = {
@@ -276,6 +295,9 @@ def load_branch(export_dir: Path) -> Branch:
     graph, dt = read_graph(export_dir / NIR_FILE)
     plan = plan_from_nir(graph, dt)
     files = {"nir": {"path": str((export_dir / NIR_FILE).resolve()), "sha256": sha256(export_dir / NIR_FILE)}}
+    if (export_dir / DEPLOYMENT_FILE).is_file():
+        files["deployment"] = {"path": str((export_dir / DEPLOYMENT_FILE).resolve()),
+                               "sha256": sha256(export_dir / DEPLOYMENT_FILE)}
     fixed = None
     if (export_dir / FIXED_FILE).is_file():
         fixed = load_fixed(export_dir / FIXED_FILE, plan)
@@ -298,6 +320,10 @@ def export_status(run: Run, needs: tuple[str, ...]) -> str | None:
         path = run.export_dir / f["path"]
         if not path.is_file() or sha256(path) != f["sha256"]:
             return f"{path} is missing or changed since the export"
+    try:
+        load_branch(run.export_dir)
+    except ExportError as exc:  # e.g. written by another neuro-av version
+        return str(exc)
     return None
 
 

@@ -18,6 +18,7 @@ from neuro_av.export.agreement import (
     spike_agreement,
 )
 from neuro_av.export.deploy import (
+    DEPLOYMENT_FILE,
     FIXED_FILE,
     MANIFEST,
     NIR_FILE,
@@ -26,6 +27,7 @@ from neuro_av.export.deploy import (
     saturation_report,
     sha256,
     write_branch_graphs,
+    write_deployment,
 )
 from neuro_av.export.lava.fixed_point import quantise, save_fixed
 from neuro_av.export.lava.plan import plan_from_nir, simulate
@@ -41,7 +43,7 @@ FORMAT = "neuro-av export manifest 2 (module)"
 
 def export_module(module: torch.nn.Module, x: np.ndarray, out_dir: Path, targets: tuple[str, ...] = TARGETS,
                   dt_s: float | None = None, source: str | None = None,
-                  log: Callable[[str], None] = print) -> dict:
+                  log: Callable[[str], None] = print, hardware: tuple = ()) -> dict:
     """Export ``module`` (see :mod:`neuro_av.export.norse_module`) with ``x`` (B, T, N) as calibration
     and check input; returns the manifest."""
     from neuro_av.export.lava.network import run_plan
@@ -92,6 +94,8 @@ def export_module(module: torch.nn.Module, x: np.ndarray, out_dir: Path, targets
         netx_files, fidelity["netx"] = netx_fidelity(plan, {net.input_name: float(np.abs(x).max())}, currents, mask,
                                                      out_dir, log)
         files += netx_files
+    write_deployment(plan, graph, int(x.shape[1]), out_dir, hardware, log)
+    files.append({"path": DEPLOYMENT_FILE, "kind": "deployment"})
     for f in files:
         f["sha256"] = sha256(out_dir / f["path"])
     manifest = {"format": FORMAT, "module": source or type(module).__name__, "targets": list(targets),

@@ -43,6 +43,7 @@ class SimOptions:
     energy_tables: list = field(default_factory=list)
     progress: bool = True
     lanes: int | None = None  # clips per Lava time step (None: as many as memory allows; 1: back to back)
+    hardware: list = field(default_factory=list)  # extra hardware profiles to plan for
     shard: tuple[int, int] = (0, 1)
 
     def to_json(self) -> dict:
@@ -187,12 +188,23 @@ def finalize(run: Run, branch: Branch, opts: SimOptions, parts: list[dict]) -> d
         "beta": run.beta, "steps": parts[0]["steps"], "dt_s": branch.dt_s, "simulated_files": branch.files,
         "model_config": run.checkpoint["model_config"], "train_config": run.checkpoint["train_config"],
         "quantisation": branch.fixed.report if branch.fixed else None,
+        "deployment": _deployment(branch, opts, parts[0]["steps"]),
         "backends": backends,
         "raster": {name: parts[0]["backends"][name]["raster"] for name in opts.backends},
         "energy_tables": reference_tables(opts.energy_tables),
         "gpu_energy": parts[0].get("gpu_energy") if len(parts) == 1 else [p.get("gpu_energy") for p in parts],
         "versions": library_versions(),
     }
+
+
+def _deployment(branch: Branch, opts: SimOptions, steps: int) -> dict:
+    """The export's plan, or a new one when more hardware profiles are asked for (or none was written)."""
+    from neuro_av.export.deployment import DEFAULT_TARGETS, deployment_plan
+
+    dep = branch.deployment()
+    if dep is None or opts.hardware:
+        dep = deployment_plan(branch.plan, branch.graph, steps, targets=(*DEFAULT_TARGETS, *opts.hardware))
+    return dep
 
 
 def merged_spikes(parts: list[dict], backends) -> dict[str, dict[str, np.ndarray]]:

@@ -2,12 +2,15 @@
 
 Three estimates, always printed with their assumptions:
 
-- ``neuromorphic``: the spiking branch on a Loihi-like chip, from a per-operation table
-  (default: Loihi 1, Davies et al., IEEE Micro 2018, Table 2). Every synaptic event costs ``synop_pj``
-  — the graded first-layer input included (one event per non-zero input × fan-out) — every neuron
-  update ``neuron_update_pj`` (Loihi updates every neuron every step; charged at the *active* rate,
-  an upper bound), every spike ``spike_pj`` (within-tile; placement and tile hops are not modelled).
-  Biases are neuron registers on chip: no synaptic events.
+- ``neuromorphic``: the spiking branch priced at a chip's per-operation energies (default: Loihi 1,
+  Davies et al., IEEE Micro 2018, Table 2 — the only published table; it prices the operations, it
+  does not say that Loihi 1 can run the network: the deployment plan says that). Every synaptic
+  event costs ``synop_pj`` (for Loihi 1, 23.6 pJ: Davies et al.'s *minimum* energy per synaptic
+  operation), kept in two parts: binary spike events (spikes × fan-out) and graded input events
+  (non-zero graded inputs × fan-out); every neuron update costs ``neuron_update_pj`` (Loihi updates
+  every neuron every step; charged at the *active* rate, the larger of its two figures), every spike
+  ``spike_pj`` (within-tile; placement and tile hops are not modelled). Biases are neuron registers
+  on chip: no synaptic events.
 - ``dense_accelerator``: the same layers as dense fp32 MACs on a conventional 45 nm accelerator
   (Horowitz, ISSCC 2014: 4.6 pJ per MAC), all time steps, ignoring memory traffic.
 - ``spikformer_style``: 4.6 pJ × first-layer MACs + 0.9 pJ × SynOps — the estimate common in SNN
@@ -76,7 +79,8 @@ def reference_tables(extra_tables: list[dict] = ()) -> list[dict]:
 
 def neuromorphic_j(counts: dict, table: dict = LOIHI1) -> dict:
     """``counts``: per-clip totals with ``synops``, ``graded_synops``, ``neuron_updates``, ``spikes``."""
-    parts = {"synaptic": (counts["synops"] + counts["graded_synops"]) * table["synop_pj"] * PJ,
+    parts = {"spike_synaptic_events": counts["synops"] * table["synop_pj"] * PJ,
+             "graded_input_events": counts["graded_synops"] * table["synop_pj"] * PJ,
              "neuron_updates": counts["neuron_updates"] * table["neuron_update_pj"] * PJ,
              "spikes": counts["spikes"] * table["spike_pj"] * PJ}
     return {"total": sum(parts.values()), "parts": parts, "table": table["name"]}
@@ -95,9 +99,11 @@ def energy_report(counts: dict, ann_macs: float | None, extra_tables: list[dict]
         "tables": [LOIHI1, CMOS45, *extra_tables],
         "assumptions": [
             "per clip; valid (unpadded) steps only",
-            "neuromorphic: every neuron update charged at the active rate (upper bound); "
-            "graded first-layer inputs count one synaptic event per non-zero value and target; "
-            "biases are neuron registers (no events); spike routing beyond a tile is not modelled",
+            "neuromorphic: synaptic events at the table's energy per synaptic operation (Loihi 1: 23.6 pJ, "
+            "the minimum Davies et al. report); every neuron update charged at the active rate (81 pJ, "
+            "not the 52 pJ of an inactive one); graded first-layer inputs count one event per non-zero "
+            "value and target; biases are neuron registers (no events); spike routing beyond a tile and "
+            "the host-chip link are not in these figures (the link is sized in the deployment plan)",
             "dense accelerator: fp32 MAC per weight per step, memory traffic ignored",
             "ANN parts: fp32 MACs of pre and post (attention and linear layers), memory traffic ignored",
         ],

@@ -96,8 +96,9 @@ def calibrated(plan: LavaPlan, x: np.ndarray):
                     readout_peak={k: float(np.abs(v).max()) for k, v in volts.items()})
 
 
-def _report(plan: LavaPlan, x: np.ndarray, backends, reference: str, records: dict, tables, lanes, header: dict,
-            out_dir: Path, save: bool) -> dict:
+def _report(plan: LavaPlan, graph, x: np.ndarray, backends, reference: str, records: dict, tables, lanes,
+            header: dict, out_dir: Path, save: bool, hardware: tuple = ()) -> dict:
+    from neuro_av.export.deployment import DEFAULT_TARGETS, deployment_plan
     from neuro_av.sim.report import save_spikes, write_report
 
     from neuro_av.versions import library_versions
@@ -123,6 +124,8 @@ def _report(plan: LavaPlan, x: np.ndarray, backends, reference: str, records: di
               "raster": {k: {layer: np.argwhere(s[0] > 0).tolist() for layer, s in runs[k].spikes.items()}
                          for k in backends},
               "quantisation": fixed.report, "energy_tables": reference_tables(tables), "gpu_energy": None,
+              "deployment": deployment_plan(plan, graph, int(x.shape[1]), targets=(*DEFAULT_TARGETS, *hardware),
+                                            spike_inputs=(inp,) if np.isin(x, (0, 1)).all() else ()),
               "versions": library_versions()}
     paths = write_report(report, out_dir)
     if save:
@@ -132,7 +135,7 @@ def _report(plan: LavaPlan, x: np.ndarray, backends, reference: str, records: di
 
 
 def simulate_graph(graph_path: Path, input_path, dt_s, columns, backends, out_dir: Path, tables,
-                   save: bool = False, lanes: int | None = None) -> dict:
+                   save: bool = False, lanes: int | None = None, hardware: tuple = ()) -> dict:
     if input_path is None:
         raise InputError("--nir needs --input SPIKES (.npy or .csv)")
     _check_dt(dt_s)
@@ -144,17 +147,19 @@ def simulate_graph(graph_path: Path, input_path, dt_s, columns, backends, out_di
     x = load_input(Path(input_path), columns, next(iter(plan.inputs.values())))
     header = {"kind": "nir", "graph": str(Path(graph_path).resolve()), "input": str(Path(input_path).resolve()),
               "dt_s": dt}
-    return _report(plan, x, backends, "numpy", {}, tables, lanes, header, out_dir, save)
+    return _report(plan, graph, x, backends, "numpy", {}, tables, lanes, header, out_dir, save, hardware)
 
 
 def simulate_module(module, x: np.ndarray, backends, out_dir: Path, tables=(), dt_s: float | None = None,
-                    save: bool = False, lanes: int | None = None, source: str | None = None) -> dict:
+                    save: bool = False, lanes: int | None = None, source: str | None = None,
+                    hardware: tuple = ()) -> dict:
     """A Norse module (``torch.nn.Module``) on input ``x`` ([T, N] or [B, T, N]): the report's paths."""
     from neuro_av.export.norse_module import parse, reference, to_nir
 
     _check_dt(dt_s)
     net = parse(module, dt_s)
-    plan = plan_from_nir(to_nir(net), net.dt_s)
+    graph = to_nir(net)
+    plan = plan_from_nir(graph, net.dt_s)
     x = np.asarray(x, np.float64)
     x = x[None] if x.ndim == 2 else x
     if x.ndim != 3 or x.shape[2] != net.input_width:
@@ -163,4 +168,5 @@ def simulate_module(module, x: np.ndarray, backends, out_dir: Path, tables=(), d
         raise InputError("the input holds NaN or infinite values; clean it")
     header = {"kind": "module", "module": source or type(module).__name__, "dt_s": net.dt_s,
               "deviations": net.deviations}
-    return _report(plan, x, backends, "norse", {"norse": reference(net, x)}, tables, lanes, header, out_dir, save)
+    return _report(plan, graph, x, backends, "norse", {"norse": reference(net, x)}, tables, lanes, header, out_dir,
+                   save, hardware)

@@ -1,8 +1,10 @@
 """``report.json`` → ``report.md`` and a self-contained ``report.html`` (plots inlined as PNG).
 
 Everything is rendered from the JSON alone, so ``neuro-av report DIR`` re-renders a finished run.
-Plots: firing rate per layer and backend, a spike raster of one clip, the energy breakdown, and
-accuracy per backend (runs only; foreign graphs have no accuracy).
+Plots: firing rate per layer and backend, a spike raster of one clip, the energy breakdown per clip
+(synaptic, neuron and spike parts of the spiking branch, the ANN parts, and the host-chip link,
+marked where its energy is not modelled), the core map of each deployment target, and accuracy per
+backend (runs only).
 """
 from __future__ import annotations
 
@@ -83,25 +85,9 @@ def _plots(report: dict) -> dict[str, str]:
         axes[0][0].set_ylabel("neuron (layers stacked)")
         plots["Spike raster of one clip"] = _png(fig)
 
-    fig, ax = plt.subplots(figsize=(7, 3))
-    labels, bottoms = [], []
-    for b in names:
-        e = backends[b]["energy"]
-        for table, n in e["neuromorphic"].items():
-            labels.append(f"{b}\n{table}")
-            bottoms.append(n["parts"])
-        labels.append(f"{b}\ndense fp32")
-        bottoms.append({"dense MACs": e["dense_accelerator"]["total"]})
-    parts = sorted({k for p in bottoms for k in p})
-    base = np.zeros(len(labels))
-    for part in parts:
-        vals = np.array([p.get(part, 0.0) for p in bottoms]) * 1e6
-        ax.bar(range(len(labels)), vals, bottom=base, label=part)
-        base += vals
-    ax.set_xticks(range(len(labels)), labels, fontsize=7)
-    ax.set_ylabel("µJ per clip (spiking branch)")
-    ax.legend(fontsize=7)
-    plots["Energy per clip of the spiking branch"] = _png(fig)
+    plots["Energy per clip"] = _png(_energy_figure(report, plt, np))
+    for target, t in ((report.get("deployment") or {}).get("targets") or {}).items():
+        plots[f"Core map on {target}"] = _png(_core_map(target, t, plt, np))
 
     if _has_accuracy(report):
         fig, ax = plt.subplots(figsize=(6, 3))
@@ -113,6 +99,117 @@ def _plots(report: dict) -> dict[str, str]:
         ax.legend()
         plots["Accuracy per backend"] = _png(fig)
     return plots
+
+
+def _energy_figure(report: dict, plt, np):
+    """Stacked bars per backend and table: the branch's parts, the ANN parts, and the link."""
+    backends = report["backends"]
+    link = (report.get("deployment") or {}).get("link")
+    labels, stacks = [], []
+    for b, r in backends.items():
+        e = r["energy"]
+        ann = (e.get("ann_parts") or {}).get("total")
+        for table, n in e["neuromorphic"].items():
+            labels.append(f"{b}\n{table} op costs")
+            stacks.append({**n["parts"], **({"ANN parts (45 nm fp32)": ann} if ann else {})})
+        labels.append(f"{b}\ndense fp32")
+        stacks.append({"dense MACs": e["dense_accelerator"]["total"], **({"ANN parts (45 nm fp32)": ann} if ann else {})})
+    parts = list(dict.fromkeys(k for s in stacks for k in s))
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    base = np.zeros(len(labels))
+    for part in parts:
+        vals = np.array([s.get(part, 0.0) for s in stacks]) * 1e6
+        ax.bar(range(len(labels)), vals, bottom=base, label=part)
+        base += vals
+    if link is not None:
+        per_clip = link["bytes_per_clip"]
+        text = "host-chip link: energy not modelled (no published energy per bit)"
+        if per_clip.get("host_to_chip") is not None:
+            text = (f"host-chip link: {per_clip['host_to_chip']:,.0f} B in + {per_clip['chip_to_host']:,.0f} B out "
+                    "per clip; energy not modelled (no published energy per bit)")
+        ax.bar(range(len(labels)), np.zeros(len(labels)), bottom=base, label="link (not modelled)", hatch="//",
+               edgecolor="0.4", fill=False)
+        ax.set_title(text, fontsize=8)
+    ax.set_xticks(range(len(labels)), labels, fontsize=7)
+    ax.set_ylabel("µJ per clip")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def _core_map(target: str, t: dict, plt, np):
+    """Which population sits on which core (one square per core, chips of ``cores_per_chip``)."""
+    pops = t["populations"]
+    total = max(t["cores"], (t.get("cores_per_chip") or 0) * t["chips"], 1)  # the whole chip(s), used or not
+    cols = 16
+    rows = max(1, -(-total // cols))
+    grid = np.full((rows, cols), -1.0)
+    for i, p in enumerate(pops):
+        for c in p["core_ids"]:
+            grid[c // cols, c % cols] = i
+    fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45 * rows))
+    cmap = plt.get_cmap("tab20", max(len(pops), 1))
+    masked = np.ma.masked_less(grid, 0)
+    ax.imshow(masked, cmap=cmap, vmin=-0.5, vmax=max(len(pops), 1) - 0.5, aspect="equal")
+    for i, p in enumerate(pops):
+        ax.plot([], [], "s", color=cmap(i),
+                 label=f"{p['name']} ({p['cores']} core(s), bound by {p['binding_limit'].split(' (')[0]})")
+    ax.set_xticks(np.arange(-0.5, cols), minor=True)
+    ax.set_yticks(np.arange(-0.5, rows), minor=True)
+    ax.grid(which="minor", color="0.85", lw=0.5)
+    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+    verdict = "fits" if t["fits"] else "does not fit"
+    bound = " (lower bound)" if t["cores_lower_bound"] else ""
+    ax.set_title(f"{target}: {t['cores']} core(s){bound} on {t['chips']} chip(s); {verdict}", fontsize=9)
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
+def _deployment_md(dep: dict) -> list[str]:
+    lines = ["## Deployment plan", ""]
+    for name, t in dep["targets"].items():
+        bound = " (a lower bound: the per-core limits are not published)" if t["cores_lower_bound"] else ""
+        lines.append(f"- **{name}** ({t['title']}): {'fits' if t['fits'] else 'does not fit'}; "
+                     f"{t['cores']} core(s){bound} on {t['chips']} chip(s)")
+        lines += [f"- {name}: does not fit because {v}" for v in t["violations"]]
+        lines += [f"- {name}: note: {n}" for n in t["notes"]]
+        if t["unchecked"]:
+            lines.append(f"- {name}: not checked (no published figure): {', '.join(t['unchecked'])}")
+    lines += ["", "| target | population | neurons | fan-in | synapses | weight bits | cores | binding limit |",
+              "|---|---|---:|---:|---:|---:|---:|---|"]
+    for name, t in dep["targets"].items():
+        for p in t["populations"]:
+            lines.append(f"| {name} | {p['name']} | {p['neurons']} | {p['fan_in']} | {p['synapses']:,} | "
+                         f"{p['weight_bits']} | {p['cores']} | {p['binding_limit']} |")
+    lk = dep["link"]
+    bits = lk["bits_per_step"]
+    per_clip = lk["bytes_per_clip"]
+    lines += ["", "Host-chip link (the network as exported):", "",
+              "| per step | bits |", "|---|---:|",
+              f"| host → chip: graded inputs | {bits['graded_inputs']:,} |",
+              f"| host → chip: threshold streams | {bits['threshold_streams']:,} |",
+              f"| host → chip: bias channels | {bits['bias_channels']:,} |",
+              f"| chip → host ({', '.join(lk['host_reads'])}) | {bits['chip_to_host']:,} |", ""]
+    if per_clip["host_to_chip"] is not None:
+        lines.append(f"- per clip ({lk['steps_per_clip']} steps): host → chip {per_clip['host_to_chip']:,.0f} B, "
+                     f"chip → host {per_clip['chip_to_host']:,.0f} B")
+    lines += [f"- in real time (one step per {lk['dt_s']} s): {lk['realtime_bits_per_s'] / 1e6:,.3f} Mbit/s; with static "
+              f"thresholds {lk['static_threshold']['realtime_bits_per_s'] / 1e6:,.3f} Mbit/s "
+              f"(the threshold streams are {lk['threshold_stream_share']:.1%} of host → chip)"]
+    for name, t in dep["targets"].items():
+        lines.append(f"- {name}: " + (t["link_energy_note"] or f"link energy {_fmt(t['link_energy_j_per_clip'], 'J')} per clip"))
+    lines += ["", "Sources of the hardware figures:", ""]
+    for name, t in dep["targets"].items():
+        lines += [f"- {name} {fig}: {src}" for fig, src in t["sources"].items()]
+    return lines + [""]
+
+
+def loihi1_caveat(report: dict) -> str | None:
+    """Why the Loihi 1 energy column prices a network Loihi 1 cannot run, when it cannot."""
+    t = ((report.get("deployment") or {}).get("targets") or {}).get("loihi1")
+    if t is None or t["fits"]:
+        return None
+    return ("Loihi 1 cannot run this network as exported (" + "; ".join(t["violations"]) + "); the energy column "
+            "prices its operations at Loihi 1's published per-operation energies, the only published table.")
 
 
 def _has_accuracy(report: dict) -> bool:
@@ -134,7 +231,8 @@ def markdown(report: dict) -> str:
         lines += [f"- deviation: {d}" for d in report.get("deviations", [])] + [""]
     acc = _has_accuracy(report)
     head = ["backend", *(["S", "U", "HM", "ZSL", f"Δ HM vs {ref}"] if acc else []), f"spike agreement vs {ref}",
-            "spikes / clip", "SynOps / clip", "energy / clip (Loihi 1)", "SNN clips/s"]
+            "spikes / clip", "spike events / clip", "graded input events / clip", "energy / clip (Loihi 1 op costs)",
+            "SNN clips/s"]
     lines += ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     for n, r in b.items():
         cells = [n]
@@ -142,9 +240,13 @@ def markdown(report: dict) -> str:
             delta = r.get("delta_vs_reference", {}).get("HM")
             cells += [f"{r[k]:.2f}" for k in ("S", "U", "HM", "ZSL")] + ["—" if delta is None else f"{delta:+.2f}"]
         rate = r.get("snn_clips_per_s")
-        cells += [f"{r['spike_agreement_vs_reference']:.4%}", f"{r['totals']['spikes']:,.0f}", f"{r['synops']:,.0f}",
+        cells += [f"{r['spike_agreement_vs_reference']:.4%}", f"{r['totals']['spikes']:,.0f}",
+                  f"{r['totals']['synops']:,.0f}", f"{r['totals']['graded_synops']:,.0f}",
                   _fmt(r["energy_j"], "J"), "—" if rate is None else f"{rate:,.1f}"]
         lines.append("| " + " | ".join(cells) + " |")
+    caveat = loihi1_caveat(report)
+    if caveat:
+        lines += ["", caveat]
     if report.get("simulated_files"):
         lines += ["", "Simulated files: " + ", ".join(f"`{f['path']}` (sha256 {f['sha256'][:12]}…)"
                                                        for f in report["simulated_files"].values())]
@@ -159,7 +261,7 @@ def markdown(report: dict) -> str:
     lines += ["", "## Energy per clip (" + next(iter(b)) + ")", ""]
     for table, n in e["neuromorphic"].items():
         parts = ", ".join(f"{k} {_fmt(v, 'J')}" for k, v in n["parts"].items())
-        lines.append(f"- spiking branch on {table}: **{_fmt(n['total'], 'J')}** ({parts})")
+        lines.append(f"- spiking branch at {table}'s per-operation energies: **{_fmt(n['total'], 'J')}** ({parts})")
     lines.append(f"- same layers as dense fp32 MACs (45 nm): **{_fmt(e['dense_accelerator']['total'], 'J')}**")
     lines.append(f"- Spikformer-style estimate: {_fmt(e['spikformer_style']['total'], 'J')} "
                  f"({e['spikformer_style']['note']})")
@@ -173,6 +275,8 @@ def markdown(report: dict) -> str:
         lines.append(f"- measured GPU energy of pre + post: not measured ({why})")
     lines += ["", "Assumptions:", *[f"- {a}" for a in e["assumptions"]], "", "Sources:",
               *[f"- {t['name']}: {t['source']}" for t in report["energy_tables"]], ""]
+    if report.get("deployment"):
+        lines += _deployment_md(report["deployment"])
     if report.get("quantisation"):
         q = report["quantisation"]
         lines += ["## Fixed-point quantisation", "", f"config {q['config']}; each population's `scale` is its integer "

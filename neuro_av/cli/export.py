@@ -29,6 +29,8 @@ def register(sub) -> None:
                    help="what to export (repeatable; default all)")
     p.add_argument("--out", help="output folder (default RUN/export)")
     p.add_argument("--check-clips", type=int, default=16, help="test clips the fidelity is measured on (default 16)")
+    p.add_argument("--hardware", action="append", default=[], metavar="JSON",
+                   help="a hardware profile to plan for, besides loihi1 and loihi2 (figures with sources)")
     p.set_defaults(handler=run_export)
 
 
@@ -39,22 +41,25 @@ def run_export(args) -> int:
 
     if args.check_clips < 1:
         raise ConfigError(f"--check-clips must be at least 1, got {args.check_clips}")
+    from neuro_av.cli.plan import load_hardware
+
+    hardware = load_hardware(args.hardware)
     guard_lava_processes()
     if args.module:
-        return _export_module(args)
+        return _export_module(args, hardware)
     if not args.run:
         raise ConfigError("give a run folder, or --module FILE.py:NAME --input X.npy --out DIR")
     targets = args.target or ["all"]
     targets = tuple(TARGETS) if "all" in targets else tuple(dict.fromkeys(targets))
     run = load_run(Path(args.run))
     out = Path(args.out) if args.out else run.export_dir
-    manifest = export_run(run, targets, out, args.check_clips, log=lambda m: print(m, flush=True))
+    manifest = export_run(run, targets, out, args.check_clips, log=lambda m: print(m, flush=True), hardware=hardware)
     print(f"wrote {len(manifest['files'])} files and {out / 'manifest.json'}")
     print("fidelity:", json.dumps(manifest["fidelity"], indent=1))
     return 0
 
 
-def _export_module(args) -> int:
+def _export_module(args, hardware: tuple) -> int:
     from neuro_av.export.module_export import TARGETS, export_module
     from neuro_av.export.norse_module import load_input, load_user_module, parse
 
@@ -67,7 +72,7 @@ def _export_module(args) -> int:
     chosen = args.target or ["all"]
     targets = TARGETS if "all" in chosen else tuple(dict.fromkeys(chosen))
     manifest = export_module(module, x, Path(args.out), targets, args.dt, args.module,
-                             log=lambda m: print(m, flush=True))
+                             log=lambda m: print(m, flush=True), hardware=hardware)
     print(f"wrote {len(manifest['files'])} files and {Path(args.out) / 'manifest.json'}")
     for d in manifest["deviations"]:
         print(f"deviation: {d}")

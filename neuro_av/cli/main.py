@@ -9,10 +9,10 @@ import argparse
 import sys
 
 from neuro_av import __version__
-from neuro_av.cli import bench, data, doctor, export, sim, train
+from neuro_av.cli import bench, data, doctor, export, plan, sim, train
 from neuro_av.errors import NeuroAVError
 
-SUBCOMMANDS = (doctor, data, train, bench, export, sim)
+SUBCOMMANDS = (doctor, data, train, bench, export, plan, sim)
 
 
 def build_parser() -> argparse.ArgumentParser:

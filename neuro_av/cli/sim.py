@@ -37,6 +37,8 @@ def register(sub) -> None:
     p.add_argument("--energy-table", action="append", default=[], metavar="JSON",
                    help="an extra per-operation energy table (e.g. Loihi 2 figures, with their source)")
     p.add_argument("--save-spikes", action="store_true", help="also write DIR/spikes.npz (<backend>/<layer>)")
+    p.add_argument("--hardware", action="append", default=[], metavar="JSON",
+                   help="a hardware profile to plan for, besides loihi1 and loihi2 (figures with sources)")
     p.add_argument("--nir", help="a foreign NIR graph to run instead of a run folder")
     p.add_argument("--module", metavar="FILE.py:NAME", help="a Norse network to run instead of a run folder "
                    "(its own forward pass is the reference)")
@@ -63,10 +65,12 @@ def _check_counts(args) -> None:
 
 
 def run_sim(args) -> int:
+    from neuro_av.cli.plan import load_hardware
     from neuro_av.lava_compat import guard_lava_processes
     from neuro_av.sim.energy import load_table
 
     _check_counts(args)
+    hardware = load_hardware(args.hardware)
     guard_lava_processes()
     tables = [load_table(Path(t)) for t in args.energy_table]
     chosen = args.backend or ["all"]
@@ -80,14 +84,14 @@ def run_sim(args) -> int:
         x = load_input(Path(args.input), parse(module, args.dt).input_width)
         backends = MODULE_BACKENDS if "all" in chosen else tuple(dict.fromkeys(chosen))
         paths = simulate_module(module, x, backends, Path(args.out), tables, args.dt, args.save_spikes, args.lanes,
-                                source=args.module)
+                                source=args.module, hardware=hardware)
     elif args.nir:
         from neuro_av.sim.foreign import BACKENDS, simulate_graph
 
         alias = {"norse": "numpy", "reference": "numpy"}
         backends = BACKENDS if "all" in chosen else tuple(dict.fromkeys(alias.get(b, b) for b in chosen))
         paths = simulate_graph(Path(args.nir), args.input, args.dt, args.columns, backends, Path(args.out), tables,
-                               args.save_spikes, args.lanes)
+                               args.save_spikes, args.lanes, hardware)
     else:
         if not args.run:
             raise ConfigError("give a run folder, or --nir GRAPH --input FILE --dt SECONDS")
@@ -99,7 +103,8 @@ def run_sim(args) -> int:
             raise ConfigError(f"--backend {unknown[0]} is for --nir graphs; a run's reference is norse")
         backends = BACKENDS if "all" in chosen else tuple(dict.fromkeys(chosen))
         opts = SimOptions(backends=backends, split=args.split, limit=args.limit, host=args.host, lanes=args.lanes,
-                          save_spikes=args.save_spikes, energy_tables=tables, progress=not args.no_progress)
+                          save_spikes=args.save_spikes, energy_tables=tables, progress=not args.no_progress,
+                          hardware=list(hardware))
         paths = simulate_run(Path(args.run), opts, Path(args.out), args.workers, log=lambda m: print(m, flush=True))
         if paths is None:  # a torchrun rank other than 0
             return 0
@@ -115,12 +120,22 @@ def print_summary(report: dict, paths: dict) -> None:
              }[report["kind"]]()
     print(f"{title}:")
     head = f"  {'backend':<11} " + (f"{'S':>6} {'U':>6} {'HM':>6} {'ZSL':>6} " if acc else "")
-    print(head + f"{'agree':>8} {'spikes/clip':>12} {'SynOps/clip':>12} {'energy/clip (Loihi 1)':>22}")
+    print(head + f"{'agree':>8} {'spikes/clip':>12} {'SynOps/clip':>12} {'energy/clip (Loihi 1 op costs)':>31}")
     for name, b in report["backends"].items():
         row = f"  {name:<11} " + (" ".join(f"{b[k]:6.2f}" for k in ("S", "U", "HM", "ZSL")) + " " if acc else "")
         print(row + f"{b['spike_agreement_vs_reference']:8.2%} {b['totals']['spikes']:12,.0f} {b['synops']:12,.0f} "
-              f"{b['energy_j'] * 1e6:19.3f} µJ")
-    print(f"  (agreement: spike bins equal to the reference backend, {ref})")
+              f"{b['energy_j'] * 1e6:28.3f} µJ")
+    print(f"  (agreement: spike bins equal to the reference backend, {ref}; SynOps: spike and graded input events)")
+    from neuro_av.sim.report import loihi1_caveat
+
+    if loihi1_caveat(report):
+        print("  note: Loihi 1 cannot run this network as exported (plan below); the energy column prices its "
+              "operations at Loihi 1's published per-operation energies, the only published table")
+    if report.get("deployment"):
+        from neuro_av.export.deployment import summary
+
+        for line in summary(report["deployment"]):
+            print(f"  plan: {line}")
     for name, b in report["backends"].items():
         for layer, r in b.get("readout_vs_reference", {}).items():
             print(f"  {name:<11} read-out {layer}: largest voltage difference from {ref} {r['max_abs_diff']:.3g}, "

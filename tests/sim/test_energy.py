@@ -9,7 +9,8 @@ COUNTS = {"spikes": 10.0, "synops": 100.0, "graded_synops": 50.0, "dense_macs": 
 def test_loihi1_dense_and_spikformer_estimates_by_hand():
     e = energy_report(COUNTS, ann_macs=2000.0)
     loihi = e["neuromorphic"]["Loihi 1"]
-    assert loihi["parts"]["synaptic"] == pytest.approx(150 * 23.6e-12)
+    assert loihi["parts"]["spike_synaptic_events"] == pytest.approx(100 * 23.6e-12)  # binary spikes × fan-out
+    assert loihi["parts"]["graded_input_events"] == pytest.approx(50 * 23.6e-12)  # graded inputs × fan-out
     assert loihi["parts"]["neuron_updates"] == pytest.approx(40 * 81e-12)
     assert loihi["parts"]["spikes"] == pytest.approx(10 * 1.7e-12)
     assert loihi["total"] == pytest.approx((150 * 23.6 + 40 * 81 + 10 * 1.7) * 1e-12)

@@ -1,0 +1,146 @@
+"""Place a network's populations on a chip's cores, under every per-core limit of a hardware profile.
+
+Each population is split over k cores, ⌈N/k⌉ neurons each, with the smallest k that satisfies every
+known limit at once; populations never share a core (the simple, deterministic packing a person
+would do by hand, and an upper bound on what a packing compiler needs). On one core of population p:
+
+- neurons: ⌈N/k⌉ ≤ ``neurons_per_core``;
+- input axons (fan-in): every source neuron of p (and every non-zero bias column) reaches every core
+  of p through one axon, so fan-in = Σ N_src (+ bias columns) ≤ ``input_axons_per_core`` — splitting
+  does not help, and a larger fan-in cannot be placed at all;
+- synaptic memory: each input axon addresses the ⌈N/k⌉ weights of this core, costed as
+  ``synapse_cost`` says (blocks of ``synapses_per_block`` weights of ``weight_bits`` + index bits,
+  plus a header, rounded up to ``memory_unit_bits``), summed over the axons ≤ ``synapse_memory_bits_per_core``;
+- output axons: each neuron sends one axon to every core of every population it feeds (and one to
+  the host when the host reads it) ≤ ``output_axons_per_core``, which depends on how its targets are
+  split: the packing repeats until no population needs more cores.
+
+A limit the profile does not give is not checked, and the result says so; where the profile gives
+only chip-level figures, a population's cores are the lower bound ⌈N / (neurons_per_chip /
+cores_per_chip)⌉.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+from neuro_av.export.hardware import figure
+
+PER_CORE = ("neurons_per_core", "input_axons_per_core", "synapse_memory_bits_per_core", "output_axons_per_core")
+
+
+@dataclass
+class PopulationPlacement:
+    name: str
+    neurons: int
+    fan_in: int  # input axons every core of the population needs
+    synapses: int  # weights stored (dense)
+    weight_bits: int
+    cores: int
+    neurons_per_core: int
+    binding_limit: str
+    utilisation: dict = field(default_factory=dict)  # limit -> used / available, per core
+    core_ids: list = field(default_factory=list)
+
+
+def synapse_bits_per_axon(n_weights: int, weight_bits: int, cost: dict) -> int:
+    """Memory bits of one input axon addressing ``n_weights`` dense weights (nengo-loihi's cost model)."""
+    per_weight = weight_bits + cost["index_bits"]
+    unit, block = cost["memory_unit_bits"], cost["synapses_per_block"]
+    bits = 0
+    for start in range(0, n_weights, block):
+        n = min(block, n_weights - start)
+        bits += unit * math.ceil((n * per_weight + cost["block_header_bits"]) / unit)
+    return bits
+
+
+def _fan_in(plan, pop: str) -> int:
+    syns = plan.incoming(pop)
+    width = {**plan.inputs, **{p.name: p.size for p in plan.populations.values()}}
+    return sum(width[s.src] for s in syns) + sum(1 for s in syns if (s.bias != 0).any())
+
+
+def _successors(plan) -> dict[str, list[str]]:
+    out = {name: [] for name in plan.populations}
+    for s in plan.synapses:
+        if s.src in plan.populations:
+            out[s.src].append(s.dst)
+    return out
+
+
+def place(plan, profile: dict, weight_bits: int, host_reads: set[str]) -> dict:
+    """``{"populations": [...], "cores", "chips", "violations", "unchecked", "cores_lower_bound"}``."""
+    limits = {k: figure(profile, k) for k in PER_CORE}
+    cost = profile.get("synapse_cost")
+    successors = _successors(plan)
+    violations, unchecked = [], [k for k, v in limits.items() if v is None]
+    w_max = figure(profile, "weight_bits_max")
+    if w_max is not None and weight_bits > w_max:
+        violations.append(f"the exported weights use {weight_bits} bits; {profile['name']} allows {w_max} "
+                          "(weight_bits_max)")
+    fan_in = {name: _fan_in(plan, name) for name in plan.populations}
+    k = {name: 1 for name in plan.populations}
+
+    def per_core_use(name: str, cores: int) -> dict[str, float]:
+        n = plan.populations[name].size
+        n_c = math.ceil(n / cores)
+        use = {"neurons_per_core": n_c, "input_axons_per_core": fan_in[name]}
+        if cost is not None:
+            use["synapse_memory_bits_per_core"] = fan_in[name] * synapse_bits_per_axon(n_c, weight_bits, cost)
+        use["output_axons_per_core"] = n_c * (sum(k[d] for d in successors[name]) + (1 if name in host_reads else 0))
+        return use
+
+    def fits(name: str, cores: int) -> bool:
+        use = per_core_use(name, cores)
+        return all(limits[lim] is None or use[lim] <= limits[lim] for lim in use)
+
+    changed = True
+    while changed and not violations:
+        changed = False
+        for name, pop in plan.populations.items():
+            if limits["input_axons_per_core"] is not None and fan_in[name] > limits["input_axons_per_core"]:
+                violations.append(f"{name}: fan-in of {fan_in[name]} input axons exceeds the "
+                                  f"{limits['input_axons_per_core']} input axons of a {profile['name']} core; "
+                                  "no split of the population helps")
+                break
+            cores = k[name]
+            while cores <= pop.size and not fits(name, cores):
+                cores += 1
+            if cores > pop.size:
+                use = per_core_use(name, pop.size)
+                over = [f"{lim} {use[lim]:,} > {limits[lim]:,}" for lim in use
+                        if limits[lim] is not None and use[lim] > limits[lim]]
+                violations.append(f"{name}: even one neuron per core exceeds {', '.join(over)}")
+                break
+            if cores != k[name]:
+                k[name], changed = cores, True
+    density = None
+    if figure(profile, "neurons_per_chip") and figure(profile, "cores_per_chip") and limits["neurons_per_core"] is None:
+        density = figure(profile, "neurons_per_chip") / figure(profile, "cores_per_chip")
+    placements, next_core = [], 0
+    for name, pop in plan.populations.items():
+        cores = k[name] if density is None else max(k[name], math.ceil(pop.size / density))
+        use = per_core_use(name, cores)
+        ratios = {lim: use[lim] / limits[lim] for lim in use if limits[lim] is not None}
+        if density is not None:
+            binding = "neurons_per_chip / cores_per_chip (average: the per-core limits are not published)"
+        elif ratios:
+            binding = max(ratios, key=ratios.get)
+        else:
+            binding = "none known"
+        placements.append(PopulationPlacement(
+            name, pop.size, fan_in[name], pop.size * (fan_in[name]), weight_bits, cores, math.ceil(pop.size / cores),
+            binding, {lim: round(r, 4) for lim, r in ratios.items()}, list(range(next_core, next_core + cores))))
+        next_core += cores
+    total = next_core
+    per_chip = figure(profile, "cores_per_chip")
+    chips = math.ceil(total / per_chip) if per_chip else 1
+    for lim, key in (("neurons_per_chip", "neurons"), ("synapses_per_chip", "synapses")):
+        cap = figure(profile, lim)
+        used = sum(getattr(p, key) for p in placements)
+        if cap is not None:
+            chips = max(chips, math.ceil(used / cap))
+    if per_chip is None:
+        unchecked.append("cores_per_chip")
+    return {"populations": [asdict(p) for p in placements], "cores": total, "chips": chips,
+            "cores_lower_bound": density is not None, "violations": violations, "unchecked": unchecked}

@@ -1,0 +1,86 @@
+"""``neuro-av plan GRAPH.nir|RUN``: the deployment plan — cores, chips, the host-chip link — without
+running anything."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from neuro_av.errors import ConfigError
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "plan", help="place a spiking branch on Loihi cores and size the host-chip link (runs nothing)",
+        description="Prints, per hardware profile (loihi1, loihi2, and any --hardware FILE.json), whether the network "
+        "fits, on how many cores and chips, which per-core limit binds each population, and what crosses the "
+        "host-chip link per step and per clip, with the share of the dynamic-threshold streams. A RUN is read from "
+        "RUN/export when exported, else from its checkpoint; a NIR graph needs its dt (metadata or --dt).",
+        epilog="examples:\n  neuro-av plan demo/runs/stft\n  neuro-av plan graph.nir --dt 1e-4 --steps 256\n"
+        "  neuro-av plan runs/mdft --hardware my_chip.json --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("source", help="a `neuro-av train` run folder or a NIR graph file")
+    p.add_argument("--hardware", action="append", default=[], metavar="JSON",
+                   help="an extra hardware profile (figures with their sources; see neuro_av/export/hardware)")
+    p.add_argument("--dt", type=float, help="a NIR graph's time step in seconds (default: its metadata)")
+    p.add_argument("--steps", type=int, help="a NIR graph's steps per clip (for per-clip link figures)")
+    p.add_argument("--spike-input", action="store_true",
+                   help="a NIR graph's inputs are binary spikes (default: graded values)")
+    p.add_argument("--json", action="store_true", help="print the whole plan as JSON")
+    p.set_defaults(handler=run_plan)
+
+
+def load_hardware(paths: list[str]) -> tuple:
+    from neuro_av.export.hardware import load_profile
+
+    return tuple(load_profile(Path(p)) for p in paths)
+
+
+def run_plan(args) -> int:
+    from neuro_av.export.deployment import DEFAULT_TARGETS, deployment_plan, summary
+    from neuro_av.export.lava.plan import plan_from_nir
+
+    if args.steps is not None and args.steps < 1:
+        raise ConfigError(f"--steps must be at least 1, got {args.steps}")
+    if args.dt is not None and not args.dt > 0:
+        raise ConfigError(f"--dt must be a positive number of seconds, got {args.dt}")
+    hardware = load_hardware(args.hardware)
+    source = Path(args.source)
+    if source.is_dir():
+        graph, dt, steps = _from_run(source)
+    else:
+        from neuro_av.export.nir_graph import read_graph
+
+        graph, dt = read_graph(source, args.dt)
+        steps = args.steps
+    plan = plan_from_nir(graph, dt)
+    dep = deployment_plan(plan, graph, steps, targets=(*DEFAULT_TARGETS, *hardware),
+                          spike_inputs=tuple(plan.inputs) if args.spike_input else ())
+    if args.json:
+        print(json.dumps(dep, indent=1, default=float))
+    else:
+        print(f"deployment plan of {source} ({dep['network']['neurons']:,} neurons in "
+              f"{dep['network']['populations']} populations, {dep['network']['synapses']:,} synapses):")
+        for line in summary(dep):
+            print(f"  {line}")
+        for name, t in dep["targets"].items():
+            for pop in t["populations"]:
+                print(f"  {name} {pop['name']}: {pop['neurons']} neurons, fan-in {pop['fan_in']}, "
+                      f"{pop['cores']} core(s), bound by {pop['binding_limit']}")
+    return 0
+
+
+def _from_run(run_dir: Path):
+    from neuro_av.export.deploy import NIR_FILE, branch_graph
+    from neuro_av.export.nir_graph import read_graph
+    from neuro_av.run import load_run
+
+    run = load_run(run_dir)
+    clips = run.data.protocol_set("test")[0]
+    steps = getattr(run.model.cfg, "time_steps", 0) or int(clips.audio.shape[1])
+    if (run.export_dir / NIR_FILE).is_file():
+        graph, dt = read_graph(run.export_dir / NIR_FILE)
+    else:
+        graph = branch_graph(run)
+        dt = float(graph.metadata["dt_s"])
+    return graph, dt, steps
