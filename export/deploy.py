@@ -89,6 +89,12 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def firing_rates(spikes: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, float]:
+    """Mean firing rate per layer over valid bins: an agreement of 1.0 means little if nothing fires."""
+    valid = np.asarray(mask, bool)
+    return {k: float(v[valid].mean()) for k, v in spikes.items()}
+
+
 def write_branch_graphs(graph: nir.NIRGraph, out_dir: Path) -> list[dict]:
     """``snn.nir`` and one ``snn.<chain>.nir`` per chain; returns their manifest entries."""
     write_graph(graph, out_dir / NIR_FILE)
@@ -227,7 +233,7 @@ def export_run(run: Run, targets: tuple[str, ...], out_dir: Path | None = None, 
         ref_embeddings = post(batch, state, snn(snn_in))
     reference = hybrid.norse_reference(snn, snn_in)
     fidelity = {"check_clips": int(mask.shape[0]), "split": "test", "sampling": f"class by class, seed {CHECK_SEED}",
-                "reference": "norse (float64)"}
+                "reference": "norse (float64)", "reference_rates": firing_rates(reference, mask)}
     quantisation = None
     if "lava" in targets:
         log(f"export: Lava float on {mask.shape[0]} test clips")

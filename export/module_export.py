@@ -23,6 +23,7 @@ from neuro_av.export.deploy import (
     MANIFEST,
     NIR_FILE,
     calibrate,
+    firing_rates,
     netx_fidelity,
     saturation_report,
     sha256,
@@ -69,7 +70,7 @@ def export_module(module: torch.nn.Module, x: np.ndarray, out_dir: Path, targets
     log(f"export: the module's own forward pass on {x.shape[0]} clip(s) of {x.shape[1]} steps")
     ref = reference(net, x)
     fidelity = {"clips": int(x.shape[0]), "steps": int(x.shape[1]), "reference": "norse (the module's forward pass, "
-                "float64)"}
+                "float64)", "reference_rates": firing_rates(ref.spikes, mask)}
     quantisation = None
     if "lava" in targets:
         log("export: Lava float")

@@ -282,23 +282,3 @@ def reference(net: NorseNetwork, x: np.ndarray) -> Record:
     kinds = {net.layer_name(i): layer.kind for i, layer in enumerate(net.layers)}
     return Record({k: v.numpy().astype(np.uint8) for k, v in per.items() if kinds[k] != "li"},
                   {k: v.numpy().astype(np.float64) for k, v in per.items() if kinds[k] == "li"})
-
-
-def load_input(path: Path, width: int) -> np.ndarray:
-    """(B, T, N) float64 from a .npy of [T, N] or [B, T, N], checked."""
-    from neuro_av.errors import DataError
-
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"input file {path} does not exist")
-    try:
-        x = np.asarray(np.load(path, allow_pickle=False), np.float64)
-    except (ValueError, OSError) as exc:
-        raise DataError(f"{path}: not a numeric .npy array ({exc})") from None
-    x = x[None] if x.ndim == 2 else x
-    if x.ndim != 3 or x.shape[2] != width:
-        raise DataError(f"{path}: input shape {x.shape} does not fit the network's input width {width} "
-                        "(expected [T, N] or [B, T, N])")
-    if not np.isfinite(x).all():
-        raise DataError(f"{path}: {int((~np.isfinite(x)).sum())} values are NaN or infinite; clean the input")
-    return x

@@ -20,6 +20,7 @@ from neuro_av.export.nir_graph import read_graph
 from neuro_av.sim.counts import layer_sums, per_clip
 from neuro_av.sim.energy import energy_report, reference_tables
 
+from neuro_av.data.spike_input import load_input
 from neuro_av.errors import DataError
 
 GRAPH_BACKENDS = ("numpy", "lava-float", "lava-fixed")
@@ -27,49 +28,9 @@ MODULE_BACKENDS = ("norse", "numpy", "lava-float", "lava-fixed")
 BACKENDS = GRAPH_BACKENDS
 
 
-class InputError(DataError):
-    pass
-
-
-def load_input(path: Path, columns: str | None, width: int) -> np.ndarray:
-    """(B, T, N) input from .npy ([T, N] or [B, T, N]) or .csv (rows = steps; ``columns`` picks some)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"input file {path} does not exist")
-    try:
-        if path.suffix == ".npy":
-            x = np.load(path, allow_pickle=False)
-        elif path.suffix == ".csv":
-            x = np.loadtxt(path, delimiter=",", ndmin=2)
-        else:
-            raise InputError(f"{path}: input must be .npy or .csv, got {path.suffix or 'no suffix'}")
-    except (ValueError, OSError) as exc:
-        raise InputError(f"{path}: not a numeric array ({exc})") from None
-    if columns:
-        try:
-            x = x[..., [int(c) for c in columns.split(",")]]
-        except (ValueError, IndexError):
-            raise InputError(f"--columns {columns!r} does not select columns of {path} (shape {x.shape})") from None
-    try:
-        x = np.asarray(x, np.float64)
-    except (TypeError, ValueError):
-        raise InputError(f"{path}: values of dtype {x.dtype} are not numbers") from None
-    if x.ndim == 2:
-        x = x[None]
-    if x.ndim != 3 or x.shape[2] != width:
-        raise InputError(f"{path}: input shape {x.shape} does not match the input width {width} "
-                         "(expected [T, N] or [B, T, N]; pick CSV columns with --columns)")
-    bad = ~np.isfinite(x)
-    if bad.any():
-        b, t, n = np.argwhere(bad)[0]
-        raise InputError(f"{path}: {int(bad.sum())} values are NaN or infinite (first at clip {b}, step {t}, "
-                         f"column {n}); clean the input")
-    return x
-
-
 def _check_dt(dt_s) -> None:
     if dt_s is not None and not (np.isfinite(dt_s) and dt_s > 0):
-        raise InputError(f"--dt must be a positive number of seconds, got {dt_s}")
+        raise DataError(f"--dt must be a positive number of seconds, got {dt_s}")
 
 
 def _run(plan: LavaPlan, x: np.ndarray, name: str, records: dict, lanes) -> Record:
@@ -137,14 +98,14 @@ def _report(plan: LavaPlan, graph, x: np.ndarray, backends, reference: str, reco
 def simulate_graph(graph_path: Path, input_path, dt_s, columns, backends, out_dir: Path, tables,
                    save: bool = False, lanes: int | None = None, hardware: tuple = ()) -> dict:
     if input_path is None:
-        raise InputError("--nir needs --input SPIKES (.npy or .csv)")
+        raise DataError("--nir needs --input SPIKES (.npy or .csv)")
     _check_dt(dt_s)
     graph, dt = read_graph(graph_path, dt_s)
     plan = plan_from_nir(graph, dt)
     if len(plan.inputs) != 1:
-        raise InputError(f"{graph_path} has {len(plan.inputs)} inputs; --nir runs graphs with one input (neuro-av "
+        raise DataError(f"{graph_path} has {len(plan.inputs)} inputs; --nir runs graphs with one input (neuro-av "
                          "writes each chain of a branch as its own snn.<chain>.nir)")
-    x = load_input(Path(input_path), columns, next(iter(plan.inputs.values())))
+    x = load_input(Path(input_path), next(iter(plan.inputs.values())), columns, owner="graph")
     header = {"kind": "nir", "graph": str(Path(graph_path).resolve()), "input": str(Path(input_path).resolve()),
               "dt_s": dt}
     return _report(plan, graph, x, backends, "numpy", {}, tables, lanes, header, out_dir, save, hardware)
@@ -163,9 +124,9 @@ def simulate_module(module, x: np.ndarray, backends, out_dir: Path, tables=(), d
     x = np.asarray(x, np.float64)
     x = x[None] if x.ndim == 2 else x
     if x.ndim != 3 or x.shape[2] != net.input_width:
-        raise InputError(f"input of shape {x.shape} does not fit the network's input width {net.input_width}")
+        raise DataError(f"input of shape {x.shape} does not fit the network's input width {net.input_width}")
     if not np.isfinite(x).all():
-        raise InputError("the input holds NaN or infinite values; clean it")
+        raise DataError("the input holds NaN or infinite values; clean it")
     header = {"kind": "module", "module": source or type(module).__name__, "dt_s": net.dt_s,
               "deviations": net.deviations}
     return _report(plan, graph, x, backends, "norse", {"norse": reference(net, x)}, tables, lanes, header, out_dir,

@@ -28,6 +28,19 @@ def test_every_package_folder_is_listed_in_pyproject():
     assert found <= listed, f"add to [tool.setuptools] packages in pyproject.toml: {sorted(found - listed)}"
 
 
+def test_every_data_file_in_a_package_is_installed():
+    cfg = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    patterns = cfg.get("package-data", {})
+    missing = []
+    for prefix, folder in cfg["package-dir"].items():
+        for path in (REPO / folder).rglob("*.json"):
+            rel = path.parent.relative_to(REPO / folder)
+            package = ".".join([prefix, *rel.parts])
+            if not any(path.match(p) for p in patterns.get(package, [])):
+                missing.append(f"{package}: {path.name}")
+    assert not missing, f"add to [tool.setuptools.package-data] in pyproject.toml: {missing}"
+
+
 def test_import_neuro_av_stays_light():
     proc = run_python(
         "import sys, neuro_av, neuro_av.export, neuro_av.sim\n"

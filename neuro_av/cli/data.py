@@ -29,7 +29,8 @@ def register(sub) -> None:
     i = dsub.add_parser(
         "inspect", help="list splits, clips, dims and every problem of a dataset folder",
         description="Read every class file of a dataset once and report per split the number of classes, "
-        "clips, feature dims and time steps, plus every problem found. Exit status 1 if problems were found.",
+        "clips, feature dims and time steps, every problem found (the data cannot be used as it is) and every "
+        "notice (a quirk neuro-av handles). Exit status 1 if problems were found; notices alone exit 0.",
         epilog="example: neuro-av data inspect --root ~/avgzsl_benchmark_datasets --dataset UCF --features main --json",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     i.add_argument("--root", required=True, help="folder that holds <dataset>/class-split and <dataset>/features")
@@ -81,6 +82,8 @@ def run_inspect(args) -> int:
             tx = report["text"]
             print(f"  text: {tx['vectors']} vectors of dim {tx['dim']}; legacy_avca alignment gives "
                   f"{tx['legacy_avca_differs']} classes another class's vector")
+        for note in report["notices"]:
+            print(f"  notice (handled): {note}")
         print(f"problems ({len(report['problems'])}):" if report["problems"] else "no problems found")
         for prob in report["problems"]:
             print(f"  - {prob}")

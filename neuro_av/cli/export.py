@@ -60,15 +60,16 @@ def run_export(args) -> int:
 
 
 def _export_module(args, hardware: tuple) -> int:
+    from neuro_av.data.spike_input import load_input
     from neuro_av.export.module_export import TARGETS, export_module
-    from neuro_av.export.norse_module import load_input, load_user_module, parse
+    from neuro_av.export.norse_module import load_user_module, parse
 
     if not args.input or not args.out:
         raise ConfigError("--module needs --input X.npy and --out DIR")
     if args.dt is not None and not args.dt > 0:
         raise ConfigError(f"--dt must be a positive number of seconds, got {args.dt}")
     module = load_user_module(args.module)
-    x = load_input(Path(args.input), parse(module, args.dt).input_width)
+    x = load_input(Path(args.input), parse(module, args.dt).input_width, owner="module")
     chosen = args.target or ["all"]
     targets = TARGETS if "all" in chosen else tuple(dict.fromkeys(chosen))
     manifest = export_module(module, x, Path(args.out), targets, args.dt, args.module,

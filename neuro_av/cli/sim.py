@@ -75,13 +75,14 @@ def run_sim(args) -> int:
     tables = [load_table(Path(t)) for t in args.energy_table]
     chosen = args.backend or ["all"]
     if args.module:
-        from neuro_av.export.norse_module import load_input, load_user_module, parse
+        from neuro_av.data.spike_input import load_input
+        from neuro_av.export.norse_module import load_user_module, parse
         from neuro_av.sim.foreign import MODULE_BACKENDS, simulate_module
 
         if not args.input:
             raise ConfigError("--module needs --input X.npy")
         module = load_user_module(args.module)
-        x = load_input(Path(args.input), parse(module, args.dt).input_width)
+        x = load_input(Path(args.input), parse(module, args.dt).input_width, owner="module")
         backends = MODULE_BACKENDS if "all" in chosen else tuple(dict.fromkeys(chosen))
         paths = simulate_module(module, x, backends, Path(args.out), tables, args.dt, args.save_spikes, args.lanes,
                                 source=args.module, hardware=hardware)

@@ -1,7 +1,8 @@
 """``neuro-av data inspect``: what is in a dataset folder, and every problem found in it.
 
 Reads every class file once (no cache is written) and collects problems instead of stopping at the
-first, so one run after a download lists everything to fix.
+first, so one run after a download lists everything to fix. ``problems`` are what stops the data
+from being used as it is; ``notices`` are quirks neuro-av handles (and says so).
 """
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ def _folder_stats(feat_dir: Path, folder: str, names, layout: str, problems: lis
 def inspect_dataset(root: Path, dataset: str, features: str = "main", layout: str = "auto") -> dict:
     root = Path(root).resolve()
     report = {"root": str(root), "dataset": dataset, "features": features, "layout": None, "splits": {},
-              "text": None, "problems": []}
+              "text": None, "problems": [], "notices": []}
     problems = report["problems"]
     try:
         spec = dataset_spec(root, dataset)
@@ -80,7 +81,7 @@ def inspect_dataset(root: Path, dataset: str, features: str = "main", layout: st
     except DataError as exc:
         problems.append(str(exc))
         return report
-    problems += list(splits.problems)
+    report["notices"] += list(splits.notices)
     report["classes"] = len(splits.all_classes)
     feat_dir = features_dir(root, dataset, features)
     try:

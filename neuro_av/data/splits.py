@@ -109,16 +109,16 @@ def read_class_list(path: Path) -> list[str]:
 
 @dataclass(frozen=True)
 class ClassSplits:
-    """All class names (sorted: the id order), the class list of every split file, problems found.
+    """All class names (sorted: the id order), the class list of every split file, and notices.
 
     Split names are given in the spelling of ``all_class.txt``; a split name that differs from it only
     in letter case (the published UCF files write ``HandStandPushups``, all_class.txt
-    ``HandstandPushups``) is matched to it and reported in ``problems``.
+    ``HandstandPushups``) is matched to it and reported in ``notices``: handled, not a problem.
     """
 
     all_classes: tuple[str, ...]
     splits: dict[str, tuple[str, ...]]
-    problems: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()
 
     def ids(self, names) -> list[int]:
         index = {c: i for i, c in enumerate(self.all_classes)}
@@ -143,18 +143,18 @@ def load_class_splits(root: Path, dataset: str, features: str = "main") -> Class
     by_case = {}
     for name in all_classes:
         by_case.setdefault(name.casefold(), []).append(name)
-    problems = []
+    notices = []
     for stem, names in splits.items():
         fixed = []
         for n in names:
             if n not in known and len(by_case.get(n.casefold(), [])) == 1:
                 canonical = by_case[n.casefold()][0]
-                problems.append(f"{split_dir / (stem + '.txt')}: {n!r} matched to {canonical!r} of all_class.txt "
-                                "(differs in letter case only)")
+                notices.append(f"{split_dir / (stem + '.txt')}: {n!r} matched to {canonical!r} of all_class.txt "
+                               "(differs in letter case only)")
                 n = canonical
             fixed.append(n)
         stray = [n for n in fixed if n not in known]
         if stray:
             raise DataError(f"{split_dir / (stem + '.txt')}: classes not in {folder / 'all_class.txt'}: {stray[:5]}")
         splits[stem] = tuple(fixed)
-    return ClassSplits(all_classes, splits, tuple(problems))
+    return ClassSplits(all_classes, splits, tuple(notices))

@@ -17,12 +17,15 @@ def test_export_all_writes_every_artefact_with_measured_fidelity(tiny_runs, mode
     out = run / "export"
     manifest = json.loads((out / "manifest.json").read_text())
     kinds = {f["kind"] for f in manifest["files"]}
-    assert kinds == {"nir", "nir-chain", "lava-fixed-params", "netx", "onnx"}
+    assert kinds == {"nir", "nir-chain", "lava-fixed-params", "netx", "onnx", "deployment"}
     for f in manifest["files"]:
         assert (out / f["path"]).is_file(), f["path"]
     assert manifest["dt_s"] > 0 and manifest["reset"] == "zero" and manifest["model"] == model
     assert len(manifest["checkpoint"]["sha256"]) == 64 and manifest["versions"]["lava-nc"] == "0.10.0"
     fid = manifest["fidelity"]
+    assert all(0 < r < 1 for r in fid["reference_rates"].values()), fid["reference_rates"]  # agreement means something
+    dep = json.loads((out / "deployment.json").read_text())
+    assert not dep["targets"]["loihi1"]["fits"] and dep["link"]["threshold_stream_share"] > 0
     assert fid["lava_float_spike_agreement"] == 1.0
     assert 0.9 < fid["lava_fixed_spike_agreement"] <= 1.0
     netx = fid["netx"]

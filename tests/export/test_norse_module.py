@@ -53,7 +53,7 @@ def test_export_and_sim_of_a_module_from_the_command_line(tmp_path, capsys):
     assert main(["export", "--module", spec, "--input", str(tmp_path / "x.npy"), "--target", "all",
                  "--out", str(tmp_path / "exp")]) == 0
     manifest = json.loads((tmp_path / "exp" / "manifest.json").read_text())
-    assert {f["kind"] for f in manifest["files"]} == {"nir", "lava-fixed-params"}
+    assert {f["kind"] for f in manifest["files"]} == {"nir", "lava-fixed-params", "deployment"}
     assert "recurrent" in manifest["fidelity"]["netx"]["chains"]["net"]["reason"]  # netx cannot say it: named
     fid = manifest["fidelity"]
     assert fid["lava_float_spike_agreement"] == 1.0 and fid["lava_float_readout"]["net.lif3"]["max_abs_diff"] < 1e-9

@@ -1,0 +1,116 @@
+"""Bad input gets one line that names the file or setting and what is wrong — never a traceback —
+and a non-zero exit; a bug inside neuro-av keeps its traceback."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from neuro_av.cli.main import main
+
+LIF = "nir-paper/01_lif/lif_norse.nir"
+
+
+def _one_line_error(capsys, *fragments) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0, err
+    assert "Traceback" not in err
+    for f in fragments:
+        assert f in err, err
+    return err
+
+
+def _run_with_checkpoint(tmp_path, payload: bytes):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "checkpoint.pt").write_bytes(payload)
+    return run
+
+
+def _truncated_checkpoint() -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    torch.save({"model_name": "stft", "model_state": {"w": torch.zeros(1000)}}, buf)
+    return buf.getvalue()[: len(buf.getvalue()) // 2]
+
+
+@pytest.mark.parametrize("payload", [b"not a checkpoint at all", _truncated_checkpoint()], ids=["garbage", "truncated"])
+@pytest.mark.parametrize("command", [["export"], ["sim", "--out", "OUT"], ["evaluate"], ["plan"]])
+def test_a_corrupted_or_truncated_checkpoint_is_one_line(tmp_path, capsys, payload, command):
+    run = _run_with_checkpoint(tmp_path, payload)
+    argv = [command[0], str(run), *[str(tmp_path / "o") if a == "OUT" else a for a in command[1:]]]
+    assert main(argv) == 2
+    _one_line_error(capsys, "checkpoint.pt", "is not a readable neuro-av checkpoint", "train the run again")
+
+
+def test_a_file_that_is_not_nir_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "graph.nir"
+    bad.write_text("hello")
+    x = tmp_path / "x.npy"
+    np.save(x, np.zeros((5, 1)))
+    assert main(["sim", "--nir", str(bad), "--input", str(x), "--dt", "1e-4", "--out", str(tmp_path / "o")]) == 2
+    _one_line_error(capsys, "graph.nir", "is not a readable NIR graph")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_or_infinite_input_is_one_line(shared_data, tmp_path, capsys, bad):
+    x = np.zeros((20, 1))
+    x[7, 0] = bad
+    np.save(tmp_path / "x.npy", x)
+    assert main(["sim", "--nir", str(shared_data / LIF), "--input", str(tmp_path / "x.npy"), "--dt", "1e-4",
+                 "--out", str(tmp_path / "o")]) == 2
+    _one_line_error(capsys, "x.npy", "NaN or infinite", "step 7")
+
+
+@pytest.mark.parametrize("dt", ["0", "-1e-4"])
+def test_a_non_positive_dt_is_one_line(shared_data, tmp_path, capsys, dt):
+    np.save(tmp_path / "x.npy", np.zeros((5, 1)))
+    assert main(["sim", "--nir", str(shared_data / LIF), "--input", str(tmp_path / "x.npy"), f"--dt={dt}",
+                 "--out", str(tmp_path / "o")]) == 2
+    _one_line_error(capsys, "--dt must be a positive number of seconds")
+    assert main(["plan", str(shared_data / LIF), f"--dt={dt}"]) == 2
+    _one_line_error(capsys, "--dt")
+
+
+@pytest.mark.parametrize("content", ["{not json", "\x00\x01binary", "[1, 2]"])
+def test_an_energy_table_that_is_not_a_json_object_is_one_line(tmp_path, capsys, content):
+    table = tmp_path / "table.json"
+    table.write_text(content)
+    assert main(["sim", str(tmp_path), "--energy-table", str(table), "--out", str(tmp_path / "o")]) == 2
+    _one_line_error(capsys, "energy table", "table.json")
+
+
+def test_the_cases_that_already_worked_still_do(tmp_path, capsys, shared_data):
+    assert main(["export", str(tmp_path / "nowhere")]) == 2
+    _one_line_error(capsys, "has no checkpoint.pt")
+    np.save(tmp_path / "wide.npy", np.zeros((10, 3)))
+    assert main(["sim", "--nir", str(shared_data / LIF), "--input", str(tmp_path / "wide.npy"), "--dt", "1e-4",
+                 "--out", str(tmp_path / "o")]) == 2
+    _one_line_error(capsys, "does not match the graph's input width 1")
+    assert main(["sim", "--nir", str(shared_data / LIF), "--input", str(tmp_path / "wide.npy"),
+                 "--out", str(tmp_path / "o")]) == 2
+    _one_line_error(capsys, "pass dt explicitly")
+    base = ["train", "--model", "avca", "--data", str(tmp_path), "--out", str(tmp_path / "r")]
+    assert main([*base, "--set", "nope=1"]) == 2
+    _one_line_error(capsys, "--set nope: no such setting")
+    assert main([*base, "--set", "lr=abc"]) == 2
+    _one_line_error(capsys, "--set lr=abc")
+    assert main(["train", "--model", "avca", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "r")]) == 2
+    _one_line_error(capsys, "data root", "does not exist")
+    table = tmp_path / "t.json"
+    table.write_text(json.dumps({"name": "Loihi 2", "synop_pj": 1, "neuron_update_pj": 1, "spike_pj": 1}))
+    assert main(["sim", str(tmp_path), "--energy-table", str(table), "--out", str(tmp_path / "o")]) == 2
+    _one_line_error(capsys, "lacks source")
+
+
+def test_a_bug_keeps_its_traceback(monkeypatch, tmp_path):
+    """Only neuro-av's own error types become one-line messages."""
+    import neuro_av.cli.data as data_cli
+
+    def broken(args):
+        raise ValueError("an internal shape mismatch")
+
+    monkeypatch.setattr(data_cli, "run_synth", broken)
+    with pytest.raises(ValueError, match="internal shape mismatch"):
+        main(["data", "synth", "--out", str(tmp_path)])
