@@ -218,6 +218,8 @@ def export_run(run: Run, targets: tuple[str, ...], out_dir: Path | None = None, 
         raise ExportError(f"unknown export target(s) {', '.join(unknown)}; choose from {', '.join(TARGETS)} or all")
     out_dir = Path(out_dir or run.export_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    # the folder is in flux until the new manifest lands: an interrupted export leaves none to trust
+    (out_dir / MANIFEST).unlink(missing_ok=True)
     pre, snn, post = hybrid.partition(run)
     log(f"export: NIR graph of the spiking branch ({', '.join(snn.chains)})")
     files = write_branch_graphs(branch_graph(run), out_dir)

@@ -57,6 +57,7 @@ def export_module(module: torch.nn.Module, x: np.ndarray, out_dir: Path, targets
                           f"{', '.join(TARGETS)} or all (a standalone network has no ONNX host parts)")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / MANIFEST).unlink(missing_ok=True)  # in flux until the new manifest lands
     net = parse(module, dt_s)
     x = np.asarray(x, np.float64)
     x = x[None] if x.ndim == 2 else x

@@ -38,7 +38,9 @@ MODELS: dict[str, tuple[type, Callable[..., ZSLModel]]] = {
     "stft": (STFTConfig, STFT),
     "mdft": (MDFTConfig, MDFT),
 }
-ABLATIONS: dict[str, dict[str, dict[str, Any]]] = {"avca": {"none": {}}, "mft": mft.ABLATIONS,
+# avca "sum_scoring": audio + visual distances instead of the public code's visual-only test scoring
+ABLATIONS: dict[str, dict[str, dict[str, Any]]] = {"avca": {"none": {}, "sum_scoring": {"scoring": "sum"}},
+                                                   "mft": mft.ABLATIONS,
                                                    "stft": stft.ABLATIONS, "mdft": mdft.ABLATIONS}
 
 

@@ -236,8 +236,26 @@ class Trainer:
             write_json(metrics, self.run_dir / METRICS)
             (self.run_dir / STATE).unlink(missing_ok=True)
         if self.dist.world > 1:
+            # what each rank decided, so a test (or a user) can see that every rank agrees
+            write_json({"rank": self.dist.rank, "best_epoch": out.best_epoch, "beta": out.beta,
+                        "val_hm_history": metrics["val_hm_history"],
+                        **{k: metrics[k] for k in ("S", "U", "HM", "ZSL")},
+                        "weights_sha256": _state_digest(model)}, self.run_dir / RANKS / f"rank{self.dist.rank}.json")
             torch.distributed.barrier()
         return metrics
+
+
+RANKS = "ranks"  # per-rank decisions of a torchrun run
+
+
+def _state_digest(model: torch.nn.Module) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for name, t in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
 
 
 def train_run(run_dir: Path, data_cfg: DataConfig, model_name: str, model_cfg, train_cfg: TrainConfig,

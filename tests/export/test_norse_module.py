@@ -58,6 +58,7 @@ def test_export_and_sim_of_a_module_from_the_command_line(tmp_path, capsys):
     fid = manifest["fidelity"]
     assert fid["lava_float_spike_agreement"] == 1.0 and fid["lava_float_readout"]["net.lif3"]["max_abs_diff"] < 1e-9
     assert 0.8 < fid["lava_fixed_spike_agreement"] < 1.0
+    assert all(0 < r < 1 for r in fid["reference_rates"].values()), fid["reference_rates"]
     assert main(["sim", "--module", spec, "--input", str(tmp_path / "x.npy"), "--backend", "all",
                  "--out", str(tmp_path / "sim")]) == 0
     report = json.loads((tmp_path / "sim" / "report.json").read_text())

@@ -1,4 +1,5 @@
 """STFT and MDFT: the partition contract, every ablation switch, cost accounting."""
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -55,6 +56,47 @@ def test_partition_reproduces_the_model_exactly(name):
             assert 0 < spikes.mean() < 1, f"{name}/{chain} layer silent or saturated at initialisation"
 
 
+def _lif_by_hand(current, theta, mask, p):
+    """The LIF equations of MODELS.md written out in NumPy float64, one step at a time."""
+    b, t_len, n = current.shape
+    v, i, out = np.zeros((b, n)), np.zeros((b, n)), []
+    theta = np.broadcast_to(theta, (b, t_len, n)) if theta.ndim == 3 else np.broadcast_to(theta, (b, n))
+    for t in range(t_len):
+        i = i + current[:, t] * mask[:, t, None]
+        v = v + (p.dt_s / p.tau_mem_s) * (p.v_leak - v + i)
+        i = i * (1 - p.dt_s / p.tau_syn_s)
+        s = (v > (theta[:, t] if theta.ndim == 3 else theta)).astype(np.float64)
+        v = np.where(s > 0, p.v_reset, v)
+        out.append(s)
+    return np.stack(out, 1)
+
+
+@pytest.mark.parametrize("name", ["stft", "mdft"])
+def test_spiking_branch_follows_the_lif_equations_and_post_reads_its_spikes(name):
+    torch.manual_seed(0)
+    model = build_model(name, make_config(name, "SynthAV")).double().eval()
+    x = clips()
+    x = ClipBatch(x.audio.double(), x.video.double(), x.mask)
+    pre, snn, post = model.partition()
+    with torch.no_grad():
+        snn_in, state = pre(x)
+        out = snn(snn_in)
+        mask = snn_in.mask.numpy().astype(np.float64)
+        for chain, layers in snn.chains.items():
+            h = snn_in.current[chain].numpy()
+            for k, (layer, theta) in enumerate(zip(layers, snn_in.thresholds[chain])):
+                h = _lif_by_hand(h @ layer.weight.numpy().T + layer.bias.numpy(), theta.numpy(), mask,
+                                 snn.lif_params)
+                np.testing.assert_array_equal(out.spikes[chain][k].numpy(), h, err_msg=f"{chain} layer {k}")
+                assert 0 < h.mean() < 1, f"{chain} layer {k} silent or saturated"
+        # post really reads the spikes: silencing the last layer of one chain moves the embeddings
+        first = next(iter(out.spikes))
+        silenced = {c: [*l[:-1], torch.zeros_like(l[-1])] if c == first else l for c, l in out.spikes.items()}
+        before = post(x, state, out)
+        after = post(x, state, type(out)(silenced))
+        assert any(not torch.allclose(a, b) for a, b in zip(before, after))
+
+
 def _batch(x, n_classes=3):
     target = torch.tensor([0, 1, 2, 0])
     text = torch.randn(n_classes, 300)
@@ -73,6 +115,35 @@ def test_every_ablation_builds_and_trains_a_step(name, ablation):
     model.eval()
     d = model.distances(clips(), torch.randn(5, 300))
     assert d.shape == (4, 5) and torch.isfinite(d).all()
+
+
+def _outputs(model, text):
+    model.eval()  # no dropout: the only difference left is the switch
+    with torch.no_grad():
+        torch.manual_seed(5)
+        loss, parts = model(_batch(clips(), n_classes=3))
+        return model.distances(clips(), text), loss, {k: float(v) for k, v in parts.items()}
+
+
+@pytest.mark.parametrize("name,ablation", [(m, a) for m in ("stft", "mdft", "mft", "avca") for a in ABLATIONS[m]
+                                           if a != "none"])
+def test_every_ablation_switch_changes_what_the_model_computes(name, ablation):
+    torch.manual_seed(0)
+    base = small(name)
+    torch.manual_seed(0)
+    variant = small(name, **ablation_overrides(name, ablation))
+    # the same weights wherever the two share a parameter, so a difference comes from the switch alone
+    shared = {k: v for k, v in base.state_dict().items()
+              if k in variant.state_dict() and variant.state_dict()[k].shape == v.shape}
+    variant.load_state_dict(shared, strict=False)
+    torch.manual_seed(2)
+    text = torch.randn(5, 300)
+    d0, loss0, parts0 = _outputs(base, text)
+    d1, loss1, parts1 = _outputs(variant, text)
+    changed_scores = not torch.allclose(d0, d1, rtol=1e-5, atol=1e-6)
+    changed_loss = set(parts0) != set(parts1) or not torch.allclose(loss0, loss1, rtol=1e-5, atol=1e-6)
+    # loss-only switches (no_kl, no_triplet, ...) leave the scores alone and change the loss
+    assert changed_scores or changed_loss, f"{name}:{ablation} computes exactly what {name} computes"
 
 
 def test_fixed_threshold_is_the_base_value_and_dynamic_thresholds_stay_clamped():
