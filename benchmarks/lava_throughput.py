@@ -15,7 +15,6 @@ shared machines are noisy; ratios are what to quote).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
@@ -45,6 +44,7 @@ def main() -> None:
     from neuro_av.export.deploy import ensure_export
     from neuro_av.export.lava.network import run_plan
 
+    from neuro_av.io import write_json
     from neuro_av.lava_compat import guard_lava_processes
     from neuro_av.run import clip_batch, load_run
     from neuro_av.versions import machine_info
@@ -89,8 +89,7 @@ def main() -> None:
            "command": "python benchmarks/lava_throughput.py " + " ".join(f"--{k.replace('_', '-')} {v}"
                                                                          for k, v in vars(args).items() if v is not None),
            "machine": {**machine_info(), "python": platform.python_version()}, **results}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
+    write_json(out, Path(args.out))
     print(f"wrote {args.out}")
 
 

@@ -1,6 +1,6 @@
 """Deploy your own Norse network: train a small one for about a minute, export it and co-simulate it.
 
-    .venv/bin/python examples/your_norse_model.py [--out runs/your_norse_model] [--seconds 60]
+    [YOUR_NORSE_MODEL_OUT=runs/your_norse_model] .venv/bin/python examples/your_norse_model.py [--seconds 60]
 
 The network is written as Norse's documentation writes one — Linear → LIFCell → Linear → LIFCell →
 Linear → LICell (a leaky-integrator read-out) — and learns a toy task: which of 3 input channels

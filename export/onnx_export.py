@@ -15,6 +15,7 @@ the wrappers are put in eval mode first, so the torch reference and the file com
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +80,11 @@ class _Post(nn.Module):
 
 
 def _export(module: nn.Module, args: tuple, input_names: list[str], output_names: list[str], path: Path) -> None:
-    with atomic_path(path) as tmp:
+    # the exporter's constant-folding and tracer notes are about its internals, not the user's model;
+    # the file is checked against torch by onnxruntime right after (``_max_diff``)
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
         torch.onnx.export(module, args, str(tmp), input_names=input_names, output_names=output_names,
                           dynamic_axes={n: {0: "batch"} for n in (*input_names, *output_names)},
                           opset_version=OPSET, dynamo=False)

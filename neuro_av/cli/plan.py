@@ -21,7 +21,7 @@ def register(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("source", help="a `neuro-av train` run folder or a NIR graph file")
     p.add_argument("--hardware", action="append", default=[], metavar="JSON",
-                   help="an extra hardware profile (figures with their sources; see neuro_av/export/hardware)")
+                   help="an extra hardware profile (figures with their sources; see export/hardware/loihi2.json)")
     p.add_argument("--dt", type=float, help="a NIR graph's time step in seconds (default: its metadata)")
     p.add_argument("--steps", type=int, help="a NIR graph's steps per clip (for per-clip link figures)")
     p.add_argument("--spike-input", action="store_true",

@@ -10,15 +10,21 @@ class EmbeddingNet(nn.Module):
 
     Accepts [B, D] or [B, T, D] (steps are folded into the batch for BatchNorm; a ``mask`` [B, T]
     keeps padded steps out of the batch statistics and zeroes their output).
+
+    ``momentum`` is the output BatchNorm's when there is a hidden layer, as in the public code
+    (``src/model_improvements.py``): its hidden BatchNorm, and the single one without a hidden layer,
+    keep torch's default 0.1.
     """
 
     def __init__(self, d_in: int, d_out: int, dropout: float, hidden: int | None = None, momentum: float = 0.1):
         super().__init__()
         layers: list[nn.Module] = []
+        out_momentum = 0.1
         if hidden:
-            layers += [nn.Linear(d_in, hidden), nn.BatchNorm1d(hidden, momentum=momentum), nn.ReLU(), nn.Dropout(dropout)]
-            d_in = hidden
-        layers += [nn.Linear(d_in, d_out), nn.BatchNorm1d(d_out, momentum=momentum), nn.ReLU(), nn.Dropout(dropout)]
+            layers += [nn.Linear(d_in, hidden), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Dropout(dropout)]
+            d_in, out_momentum = hidden, momentum
+        layers += [nn.Linear(d_in, d_out), nn.BatchNorm1d(d_out, momentum=out_momentum), nn.ReLU(),
+                   nn.Dropout(dropout)]
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:

@@ -1,20 +1,16 @@
 """The training engine: the two-stage protocol over any registered model, with exact resume and DDP.
 
-``train_run(...)`` writes a run directory::
+``train_run(...)`` writes a run directory (file names and readers: :mod:`neuro_av.run`): the config,
+``state.pt`` (the last completed epoch, rewritten atomically every epoch, removed when the run
+completes), the stage-2 checkpoint, ``metrics.json`` and ``train.log``.
 
-    RUN/config.json      resolved model, data and training config, library versions, git SHA
-    RUN/state.pt         last completed epoch (model, optimizer, scheduler, RNG states, history);
-                         rewritten atomically every epoch, removed when the run completes
-    RUN/checkpoint.pt    the stage-2 model with its configs (weights_only loading)
-    RUN/metrics.json     S, U, HM, ZSL (percent, test, stage 2 at β*), beta, best_epoch, model, ...
-    RUN/train.log        one line per epoch
-
-Determinism: every random draw comes from seeded generators whose states are checkpointed, so
-``--resume`` after a kill reproduces the uninterrupted run's metrics on the same machine.
+Determinism: every random draw comes from seeded generators whose states are checkpointed, so the
+same seeded command gives bit-identical metrics on one machine, and ``--resume`` after a kill
+reproduces the uninterrupted run's metrics.
 
 Scale-out: under ``torchrun`` (``WORLD_SIZE`` > 1) the model is wrapped in DistributedDataParallel
-(gloo on CPU, nccl on GPU); every rank draws the same global batch and trains on its slice of it,
-and only rank 0 writes files.
+(gloo on CPU, nccl on GPU); every rank draws the same global batch and trains on its slice of it;
+each rank writes its decisions to ``RUN/ranks/rank<r>.json`` and rank 0 writes everything else.
 """
 from __future__ import annotations
 

@@ -182,3 +182,11 @@ def test_cost_report_counts_synops_from_real_spikes():
     assert report["parameters"] == sum(p.numel() for p in model.parameters())
     assert report["ann_macs_per_clip"] > 0
     assert cost_report(small("mft"), x).get("snn_synops") is None
+
+
+def test_avca_batchnorm_momentum_follows_the_public_embedding_net():
+    """The public script's momentum (0.99 on ActivityNet) goes to the output BatchNorm of a two-layer
+    EmbeddingNet only; the hidden one and a one-layer net's keep torch's 0.1."""
+    model = build_model("avca", make_config("avca", "ActivityNet"))
+    momenta = lambda net: [m.momentum for m in net.modules() if isinstance(m, nn.BatchNorm1d)]
+    assert momenta(model.a_enc) == [0.1, 0.99] and momenta(model.w_proj) == [0.1]
