@@ -180,3 +180,20 @@ def test_lane_count_follows_memory_and_the_batch():
     assert per == 10 * ((300 + 512 + 2) * 8 * 3 + 512)
     assert auto_lanes(plan, 7, 8) == 7  # never more lanes than clips
     assert 1 <= auto_lanes(plan, 10**9, 8) <= (4 << 30) // per
+
+
+def test_float_lane_sum_adds_what_lavas_dense_adds_in_the_same_order():
+    """LaneDense float sums weights.T[s] over axis 0 where Lava's Dense sums weights[:, s] over axis 1:
+    the same additions in the same order, so bit for bit equal even where the order matters
+    (magnitudes spread over 2^±20, where any reordering changes the rounding)."""
+    rng = np.random.default_rng(7)
+    w = rng.normal(size=(64, 300)) * np.exp2(rng.integers(-20, 20, size=(64, 300)))
+    wt = np.ascontiguousarray(w.T)
+    reordered = 0
+    for p in (0.01, 0.05, 0.3, 0.7, 1.0):
+        for _ in range(20):
+            s = rng.random(300) < p
+            lava = w[:, s].sum(axis=1)
+            np.testing.assert_array_equal(wt[s].sum(axis=0), lava)
+            reordered += int((np.sort(w[:, s], axis=1).sum(axis=1) != lava).sum())
+    assert reordered > 0  # the data are such that the summation order shows

@@ -1,8 +1,8 @@
 """Float and bit-accurate fixed-point models of :class:`LaneDense`.
 
 Each lane computes exactly what Lava's own Dense models (``lava.proc.dense.models``) compute for one
-input vector — the float model even loops over the lanes with Lava's expressions, so the floating
-point sums are the same, term for term; the fixed-point model multiplies all lanes at once (integer
+input vector — the float model loops over the lanes and adds the same terms in the same order as
+Lava's expressions, so the floating point sums are the same, bit for bit; the fixed-point model multiplies all lanes at once (integer
 sums do not depend on their order) and wraps graded accumulations to 32 bits as NumPy's int32 dot
 product does in Lava's model.
 """
@@ -31,13 +31,23 @@ class PyLaneDenseFloat(PyLoihiProcessModel):
     bias: np.ndarray = LavaPyType(np.ndarray, float)
     a_buff: np.ndarray = LavaPyType(np.ndarray, float)
 
+    def __init__(self, proc_params):
+        super().__init__(proc_params)
+        self.weights_t = None
+
     def run_spk(self):
         self.a_out.send(self.a_buff)
         s_in, on = self.s_in.recv(), self.bias_in.recv()[:, 0] != 0
         if self.proc_params["graded"]:
             acc = [self.weights.dot(s) for s in s_in]  # Lava: weights.dot(s_in)
         else:
-            acc = [self.weights[:, s.astype(bool)].sum(axis=1) for s in s_in]  # Lava: weights[:, s_in].sum(axis=1)
+            # Lava: weights[:, s_in].sum(axis=1). That fancy index returns the selected columns in
+            # Fortran order, i.e. the very memory of weights.T[s_in] (C order), and the sum adds them
+            # one after another in input order; weights.T[s_in].sum(axis=0) performs the same additions
+            # in the same order, about twice as fast (the gather copies whole rows). Tested equal.
+            if self.weights_t is None:
+                self.weights_t = np.ascontiguousarray(self.weights.T)
+            acc = [self.weights_t[s.astype(bool)].sum(axis=0) for s in s_in]
         # the bias column: a binary Dense whose one input is on, summed into the LIF's input after the weights
         self.a_buff = np.stack([a + self.bias if o else a for a, o in zip(acc, on)])
 
