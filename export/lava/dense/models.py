@@ -2,9 +2,9 @@
 
 Each lane computes exactly what Lava's own Dense models (``lava.proc.dense.models``) compute for one
 input vector — the float model loops over the lanes and adds the same terms in the same order as
-Lava's expressions, so the floating point sums are the same, bit for bit; the fixed-point model multiplies all lanes at once (integer
-sums do not depend on their order) and wraps graded accumulations to 32 bits as NumPy's int32 dot
-product does in Lava's model.
+Lava's expressions, so the floating point sums are the same, bit for bit; the fixed-point model
+multiplies all lanes at once (integer sums do not depend on their order) and wraps graded
+accumulations to 32 bits as NumPy's int32 dot product does in Lava's model.
 """
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
