@@ -173,11 +173,13 @@ def netx_fidelity(plan: LavaPlan, input_peak: dict, currents: dict, mask: np.nda
 
 
 def write_deployment(plan, graph, steps: int | None, out_dir: Path, hardware: tuple = (),
-                     log: Callable[[str], None] = print, input_bits: int = 8) -> dict:
-    """``deployment.json``: the placement on each target and the host-chip link (printed in short)."""
+                     log: Callable[[str], None] = print, input_bits: int = 8, spike_inputs=()) -> dict:
+    """``deployment.json``: the placement on each target and the host-chip link (printed in short);
+    ``spike_inputs``: inputs that carry binary spikes (graded otherwise)."""
     from neuro_av.export.deployment import DEFAULT_TARGETS, deployment_plan, summary
 
-    dep = deployment_plan(plan, graph, steps, input_bits=input_bits, targets=(*DEFAULT_TARGETS, *hardware))
+    dep = deployment_plan(plan, graph, steps, input_bits=input_bits, targets=(*DEFAULT_TARGETS, *hardware),
+                          spike_inputs=spike_inputs)
     write_json(dep, Path(out_dir) / DEPLOYMENT_FILE)
     for line in summary(dep):
         log(f"plan: {line}")

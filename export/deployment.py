@@ -111,6 +111,7 @@ def deployment_plan(plan, graph: nir.NIRGraph, steps: int | None, input_bits: in
         threshold_bits = figure(profile, "threshold_bits", 17)
         state_bits = figure(profile, "state_bits", 24)
         lk = link(plan, graph, input_bits, threshold_bits, state_bits, steps, plan.dt_s, spike_inputs)
+        out.setdefault("link", lk)  # the link as exported: the first target's widths
         energy_bit = figure(profile, "link_energy_pj_per_bit")
         bits_clip = None if steps is None else (lk["bits_per_step"]["host_to_chip"] + lk["bits_per_step"]["chip_to_host"]) * steps
         bandwidth = figure(profile, "link_bits_per_s")
@@ -125,10 +126,8 @@ def deployment_plan(plan, graph: nir.NIRGraph, steps: int | None, input_bits: in
             f"link energy not modelled: no published energy per bit for the {profile['name']} host link",
             "link_realtime": None if bandwidth is None else lk["realtime_bits_per_s"] <= bandwidth,
         }
-    # the link as exported (threshold and state widths of the first target that gives them)
-    first = profiles[0] if profiles else {"figures": {}}
-    out["link"] = link(plan, graph, input_bits, figure(first, "threshold_bits", 17), figure(first, "state_bits", 24),
-                       steps, plan.dt_s, spike_inputs)
+    if "link" not in out:  # no target at all: Loihi's widths
+        out["link"] = link(plan, graph, input_bits, 17, 24, steps, plan.dt_s, spike_inputs)
     return out
 
 

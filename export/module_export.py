@@ -22,7 +22,6 @@ from neuro_av.export.deploy import (
     FIXED_FILE,
     MANIFEST,
     NIR_FILE,
-    calibrate,
     firing_rates,
     netx_fidelity,
     saturation_report,
@@ -30,11 +29,12 @@ from neuro_av.export.deploy import (
     write_branch_graphs,
     write_deployment,
 )
-from neuro_av.export.lava.fixed_point import quantise, save_fixed
-from neuro_av.export.lava.plan import plan_from_nir, simulate
+from neuro_av.export.lava.fixed_point import quantise_on_input, save_fixed
+from neuro_av.export.lava.plan import plan_from_nir
 from neuro_av.export.nir_graph import read_graph
 from neuro_av.export.norse_module import parse, reference, to_nir
 
+from neuro_av.data.spike_input import binary_inputs, check_input
 from neuro_av.errors import ExportError
 from neuro_av.io import write_json
 
@@ -59,10 +59,7 @@ def export_module(module: torch.nn.Module, x: np.ndarray, out_dir: Path, targets
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / MANIFEST).unlink(missing_ok=True)  # in flux until the new manifest lands
     net = parse(module, dt_s)
-    x = np.asarray(x, np.float64)
-    x = x[None] if x.ndim == 2 else x
-    if x.ndim != 3 or x.shape[2] != net.input_width:
-        raise ExportError(f"input of shape {x.shape} does not fit the network's input width {net.input_width}")
+    x = check_input(x, net.input_width, owner="module")
     log(f"export: NIR graph of {type(module).__name__} ({len(net.layers)} neuron layers, dt {net.dt_s} s)")
     files = write_branch_graphs(to_nir(net), out_dir)
     graph, dt = read_graph(out_dir / NIR_FILE)
@@ -79,8 +76,7 @@ def export_module(module: torch.nn.Module, x: np.ndarray, out_dir: Path, targets
         fidelity["lava_float_spike_agreement"] = spike_agreement(ref.spikes, lava_float.spikes, mask)
         fidelity["lava_float_readout"] = readout_errors(lava_float.voltages, ref.voltages)
         log("export: Lava fixed point")
-        peaks = {k: float(np.abs(v).max()) for k, v in simulate(plan, currents, mask=mask).voltages.items()}
-        fixed = quantise(plan, input_peak=calibrate(currents, {}, mask)["input_peak"], readout_peak=peaks)
+        fixed = quantise_on_input(plan, currents)  # as `neuro-av sim --module` calibrates
         fixed.report["calibration"] = {"clips": int(x.shape[0]), "source": "the --input file"}
         fixed.report["saturation"] = saturation_report(fixed, {"input": (currents, {}, mask)})
         for w in fixed.report["saturation"]["warnings"]:
@@ -96,7 +92,7 @@ def export_module(module: torch.nn.Module, x: np.ndarray, out_dir: Path, targets
         netx_files, fidelity["netx"] = netx_fidelity(plan, {net.input_name: float(np.abs(x).max())}, currents, mask,
                                                      out_dir, log)
         files += netx_files
-    write_deployment(plan, graph, int(x.shape[1]), out_dir, hardware, log)
+    write_deployment(plan, graph, int(x.shape[1]), out_dir, hardware, log, spike_inputs=binary_inputs(currents))
     files.append({"path": DEPLOYMENT_FILE, "kind": "deployment"})
     for f in files:
         f["sha256"] = sha256(out_dir / f["path"])

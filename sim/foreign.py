@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 from neuro_av.export.agreement import agreement_counts, readout_errors
-from neuro_av.export.lava.fixed_point import quantise
+from neuro_av.export.lava.fixed_point import quantise_on_input
 from neuro_av.export.lava.plan import LavaPlan, Record, plan_from_nir, simulate
 from neuro_av.export.nir_graph import read_graph
 from neuro_av.sim.counts import layer_sums, per_clip
 from neuro_av.sim.energy import energy_report, reference_tables
 
-from neuro_av.data.spike_input import load_input
+from neuro_av.data.spike_input import binary_inputs, check_dt, check_input, load_input
 from neuro_av.errors import DataError
 
 GRAPH_BACKENDS = ("numpy", "lava-float", "lava-fixed")
@@ -28,33 +28,17 @@ MODULE_BACKENDS = ("norse", "numpy", "lava-float", "lava-fixed")
 BACKENDS = GRAPH_BACKENDS
 
 
-def _check_dt(dt_s) -> None:
-    if dt_s is not None and not (np.isfinite(dt_s) and dt_s > 0):
-        raise DataError(f"--dt must be a positive number of seconds, got {dt_s}")
-
-
-def _run(plan: LavaPlan, x: np.ndarray, name: str, records: dict, lanes) -> Record:
+def _run(plan: LavaPlan, fixed, x: np.ndarray, name: str, records: dict, lanes) -> Record:
     from neuro_av.export.lava.network import run_plan
 
     (inp,) = plan.inputs
-    currents = {inp: x}
-    thresholds = {p.threshold_input: p.vth for p in plan.populations.values() if p.threshold_input}
     if name in records:
         return records[name]
-    if name == "numpy":
-        return simulate(plan, currents, thresholds)
-    chosen = plan if name == "lava-float" else calibrated(plan, x)
-    result = run_plan(chosen, currents, thresholds, lanes=lanes)
-    return Record(result.spikes, result.voltages)
-
-
-def calibrated(plan: LavaPlan, x: np.ndarray):
-    """The fixed-point plan calibrated on the input itself (its peak, and the read-outs' peak voltage)."""
-    (inp,) = plan.inputs
     thresholds = {p.threshold_input: p.vth for p in plan.populations.values() if p.threshold_input}
-    volts = simulate(plan, {inp: x}, thresholds).voltages
-    return quantise(plan, input_peak={inp: float(np.abs(x).max())},
-                    readout_peak={k: float(np.abs(v).max()) for k, v in volts.items()})
+    if name == "numpy":
+        return simulate(plan, {inp: x}, thresholds)
+    result = run_plan(plan if name == "lava-float" else fixed, {inp: x}, thresholds, lanes=lanes)
+    return Record(result.spikes, result.voltages)
 
 
 def _report(plan: LavaPlan, graph, x: np.ndarray, backends, reference: str, records: dict, tables, lanes,
@@ -66,7 +50,8 @@ def _report(plan: LavaPlan, graph, x: np.ndarray, backends, reference: str, reco
 
     (inp,) = plan.inputs
     mask = np.ones(x.shape[:2], bool)
-    runs = {name: _run(plan, x, name, records, lanes) for name in dict.fromkeys([reference, *backends])}
+    fixed = quantise_on_input(plan, {inp: x})  # lava-fixed runs it; the report shows its quantisation
+    runs = {name: _run(plan, fixed, x, name, records, lanes) for name in dict.fromkeys([reference, *backends])}
     ref = runs[reference]
     results = {}
     for name in backends:
@@ -79,14 +64,13 @@ def _report(plan: LavaPlan, graph, x: np.ndarray, backends, reference: str, reco
                          "energy_j": energy["neuromorphic"]["Loihi 1"]["total"], "energy": energy,
                          "spike_agreement_vs_reference": same / max(total, 1),
                          "readout_vs_reference": readout_errors(rec.voltages, ref.voltages)}
-    fixed = calibrated(plan, x)
     report = {"format": "neuro-av sim report 2", **header, "reference": reference, "clips": int(x.shape[0]),
               "steps": int(x.shape[1]), "backends": results,
               "raster": {k: {layer: np.argwhere(s[0] > 0).tolist() for layer, s in runs[k].spikes.items()}
                          for k in backends},
               "quantisation": fixed.report, "energy_tables": reference_tables(tables), "gpu_energy": None,
               "deployment": deployment_plan(plan, graph, int(x.shape[1]), targets=(*DEFAULT_TARGETS, *hardware),
-                                            spike_inputs=(inp,) if np.isin(x, (0, 1)).all() else ()),
+                                            spike_inputs=binary_inputs({inp: x})),
               "versions": library_versions()}
     paths = write_report(report, out_dir)
     if save:
@@ -99,7 +83,7 @@ def simulate_graph(graph_path: Path, input_path, dt_s, columns, backends, out_di
                    save: bool = False, lanes: int | None = None, hardware: tuple = ()) -> dict:
     if input_path is None:
         raise DataError("--nir needs --input SPIKES (.npy or .csv)")
-    _check_dt(dt_s)
+    check_dt(dt_s)
     graph, dt = read_graph(graph_path, dt_s)
     plan = plan_from_nir(graph, dt)
     if len(plan.inputs) != 1:
@@ -117,16 +101,11 @@ def simulate_module(module, x: np.ndarray, backends, out_dir: Path, tables=(), d
     """A Norse module (``torch.nn.Module``) on input ``x`` ([T, N] or [B, T, N]): the report's paths."""
     from neuro_av.export.norse_module import parse, reference, to_nir
 
-    _check_dt(dt_s)
+    check_dt(dt_s)
     net = parse(module, dt_s)
+    x = check_input(x, net.input_width, owner="module")
     graph = to_nir(net)
     plan = plan_from_nir(graph, net.dt_s)
-    x = np.asarray(x, np.float64)
-    x = x[None] if x.ndim == 2 else x
-    if x.ndim != 3 or x.shape[2] != net.input_width:
-        raise DataError(f"input of shape {x.shape} does not fit the network's input width {net.input_width}")
-    if not np.isfinite(x).all():
-        raise DataError("the input holds NaN or infinite values; clean it")
     header = {"kind": "module", "module": source or type(module).__name__, "dt_s": net.dt_s,
               "deviations": net.deviations}
     return _report(plan, graph, x, backends, "norse", {"norse": reference(net, x)}, tables, lanes, header, out_dir,

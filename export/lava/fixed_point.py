@@ -251,6 +251,18 @@ def quantise(plan: LavaPlan, cfg: FixedPointConfig = FixedPointConfig(),
     return FixedPlan(plan, scales, input_scale, weights, neurons, report, cfg.input_bits)
 
 
+def quantise_on_input(plan: LavaPlan, currents: dict[str, np.ndarray]) -> FixedPlan:
+    """Quantised with the input itself as the calibration set (a foreign graph's or a Norse module's:
+    there are no training clips): each input's largest |x|, each read-out's largest |v| in the float
+    plan. Export and sim of the same network and input therefore get the same fixed-point plan."""
+    from neuro_av.export.lava.plan import simulate
+
+    thresholds = {p.threshold_input: p.vth for p in plan.populations.values() if p.threshold_input}
+    volts = simulate(plan, currents, thresholds).voltages
+    return quantise(plan, input_peak={k: float(np.abs(v).max()) for k, v in currents.items()},
+                    readout_peak={k: float(np.abs(v).max()) for k, v in volts.items()})
+
+
 def host_clips(fixed: FixedPlan, currents: dict[str, np.ndarray], thresholds: dict[str, np.ndarray],
                mask: np.ndarray) -> dict[str, dict]:
     """Values the host clips when it encodes the streams (valid steps only): graded inputs beyond the

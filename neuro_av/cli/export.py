@@ -5,6 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
+from neuro_av.data.spike_input import check_dt
 from neuro_av.errors import ConfigError
 
 
@@ -66,8 +67,7 @@ def _export_module(args, hardware: tuple) -> int:
 
     if not args.input or not args.out:
         raise ConfigError("--module needs --input X.npy and --out DIR")
-    if args.dt is not None and not args.dt > 0:
-        raise ConfigError(f"--dt must be a positive number of seconds, got {args.dt}")
+    check_dt(args.dt)
     module = load_user_module(args.module)
     x = load_input(Path(args.input), parse(module, args.dt).input_width, owner="module")
     chosen = args.target or ["all"]

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from neuro_av.data.spike_input import check_dt
 from neuro_av.errors import ConfigError
 
 
@@ -42,8 +43,7 @@ def run_plan(args) -> int:
 
     if args.steps is not None and args.steps < 1:
         raise ConfigError(f"--steps must be at least 1, got {args.steps}")
-    if args.dt is not None and not args.dt > 0:
-        raise ConfigError(f"--dt must be a positive number of seconds, got {args.dt}")
+    check_dt(args.dt)
     hardware = load_hardware(args.hardware)
     source = Path(args.source)
     if source.is_dir():

@@ -5,6 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
+from neuro_av.data.spike_input import check_dt
 from neuro_av.errors import ConfigError
 
 
@@ -60,8 +61,7 @@ def _check_counts(args) -> None:
     for flag, value in (("--limit", args.limit), ("--lanes", args.lanes), ("--workers", args.workers)):
         if value is not None and value < 1:
             raise ConfigError(f"{flag} must be at least 1, got {value}")
-    if args.dt is not None and not args.dt > 0:
-        raise ConfigError(f"--dt must be a positive number of seconds, got {args.dt}")
+    check_dt(args.dt)
 
 
 def run_sim(args) -> int:

@@ -1,11 +1,12 @@
-"""The input a foreign network is simulated on: one clip [T, N] or a batch [B, T, N] from .npy or .csv."""
+"""The input a foreign network (a NIR graph, a Norse module) runs on: one clip [T, N] or a batch
+[B, T, N], from .npy or .csv or as an array; and the time step it runs at."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 
-from neuro_av.errors import DataError
+from neuro_av.errors import ConfigError, DataError
 
 
 def load_input(path: Path, width: int, columns: str | None = None, owner: str = "network") -> np.ndarray:
@@ -27,18 +28,35 @@ def load_input(path: Path, width: int, columns: str | None = None, owner: str = 
             x = x[..., [int(c) for c in columns.split(",")]]
         except (ValueError, IndexError):
             raise DataError(f"--columns {columns!r} does not select columns of {path} (shape {x.shape})") from None
+    return check_input(x, width, str(path), owner, hint="; pick CSV columns with --columns")
+
+
+def check_input(x, width: int, where: str = "input", owner: str = "network", hint: str = "") -> np.ndarray:
+    """``x`` as (B, T, N) float64, or a one-line error naming ``where`` when it is not numbers, not
+    [T, N] / [B, T, N] of the ``owner``'s input width, or holds NaN or infinite values."""
     try:
         x = np.asarray(x, np.float64)
     except (TypeError, ValueError):
-        raise DataError(f"{path}: values of dtype {x.dtype} are not numbers") from None
+        raise DataError(f"{where}: values of dtype {np.asarray(x).dtype} are not numbers") from None
     if x.ndim == 2:
         x = x[None]
     if x.ndim != 3 or x.shape[2] != width:
-        raise DataError(f"{path}: input shape {x.shape} does not match the {owner}'s input width {width} "
-                         "(expected [T, N] or [B, T, N]; pick CSV columns with --columns)")
+        raise DataError(f"{where}: input shape {x.shape} does not match the {owner}'s input width {width} "
+                        f"(expected [T, N] or [B, T, N]{hint})")
     bad = ~np.isfinite(x)
     if bad.any():
         b, t, n = np.argwhere(bad)[0]
-        raise DataError(f"{path}: {int(bad.sum())} values are NaN or infinite (first at clip {b}, step {t}, "
-                         f"column {n}); clean the input")
+        raise DataError(f"{where}: {int(bad.sum())} values are NaN or infinite (first at clip {b}, step {t}, "
+                        f"column {n}); clean the input")
     return x
+
+
+def check_dt(dt_s: float | None) -> None:
+    """A time step given by the user (None: the network's own) must be a positive number of seconds."""
+    if dt_s is not None and not (np.isfinite(dt_s) and dt_s > 0):
+        raise ConfigError(f"--dt must be a positive number of seconds, got {dt_s}")
+
+
+def binary_inputs(inputs: dict[str, np.ndarray]) -> tuple[str, ...]:
+    """The inputs whose values are all 0 or 1: binary spikes a chip can take as plain spike events."""
+    return tuple(name for name, x in inputs.items() if np.isin(x, (0, 1)).all())

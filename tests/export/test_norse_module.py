@@ -71,6 +71,21 @@ def test_export_and_sim_of_a_module_from_the_command_line(tmp_path, capsys):
     assert "read-out net.lif3" in capsys.readouterr().out
 
 
+def test_export_and_sim_plan_a_spike_input_alike(tmp_path):
+    """Binary input is a plain spike stream for the chip: export's deployment.json and sim's report
+    decide that from the input the same way (no graded synapse, so Loihi 1 is not ruled out by it)."""
+    np.save(tmp_path / "x.npy", (np.random.default_rng(1).random((2, 25, 10)) < 0.3).astype(float))
+    spec = f"{MODELS}:build"
+    assert main(["export", "--module", spec, "--input", str(tmp_path / "x.npy"), "--target", "nir",
+                 "--out", str(tmp_path / "exp")]) == 0
+    assert main(["sim", "--module", spec, "--input", str(tmp_path / "x.npy"), "--backend", "numpy",
+                 "--out", str(tmp_path / "sim"), "--no-progress"]) == 0
+    exported = json.loads((tmp_path / "exp" / "deployment.json").read_text())
+    simulated = json.loads((tmp_path / "sim" / "report.json").read_text())["deployment"]
+    assert exported["needs"] == simulated["needs"] and exported["needs"]["graded_synapses"] == []
+    assert exported["link"] == simulated["link"]
+
+
 def test_unsupported_modules_are_refused_by_name(tmp_path, capsys):
     with pytest.raises(NeuroAVError, match=r"module '0' \(torch.nn.modules.conv.Conv2d\) is not supported"):
         parse(load_user_module(f"{MODELS}:with_conv"))
