@@ -20,6 +20,16 @@ def small_model(name: str = "stft", seed: int = 3):
     return build_model(name, make_config(name, "SynthAV", SMALL[name])).eval()
 
 
+def biased_model(name: str = "stft", seed: int = 3):
+    """:func:`small_model` in float64 with non-zero biases (uniform in ±0.2), so the bias path is exercised."""
+    model = small_model(name, seed).double()
+    with torch.no_grad():
+        for layers in model.snn.chains.values():
+            for layer in layers:
+                layer.bias.uniform_(-0.2, 0.2)
+    return model
+
+
 def random_clips(batch: int, steps: int = 8, seed: int = 0, dtype=torch.float32) -> ClipBatch:
     g = torch.Generator().manual_seed(seed)
     return ClipBatch(torch.randn(batch, steps, 512, generator=g, dtype=dtype),

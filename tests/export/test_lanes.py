@@ -5,7 +5,12 @@ import nir
 import numpy as np
 import pytest
 import torch
-from export_fixtures import branch_through_nir, clip_streams, random_clips, small_model
+from export_fixtures import (
+    biased_model,
+    branch_through_nir,
+    clip_streams,
+    random_clips,
+)
 from neuro_av.export.lava.fixed_point import (
     FixedNeurons,
     FixedPlan,
@@ -84,11 +89,7 @@ def test_fixed_lanes_equal_stock_dense_and_lif_layer_by_layer():
 
 @pytest.mark.parametrize("name", ["stft", "mdft"])
 def test_lanes_equal_one_lane_and_the_oracles_on_small_models(tmp_path, name):
-    model = small_model(name).double()
-    with torch.no_grad():
-        for layers in model.snn.chains.values():
-            for layer in layers:
-                layer.bias.uniform_(-0.2, 0.2)
+    model = biased_model(name)
     clips = random_clips(5, dtype=torch.float64)
     mask = clips.mask.clone()
     mask[2, 6:] = False

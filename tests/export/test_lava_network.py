@@ -2,7 +2,12 @@
 import numpy as np
 import pytest
 import torch
-from export_fixtures import branch_through_nir, clip_streams, random_clips, small_model
+from export_fixtures import (
+    biased_model,
+    branch_through_nir,
+    clip_streams,
+    random_clips,
+)
 from neuro_av.export.lava.fixed_point import quantise
 from neuro_av.export.lava.network import run_plan
 from neuro_av.export.lava.plan import plan_from_nir
@@ -10,18 +15,9 @@ from neuro_av.export.lava.plan import plan_from_nir
 pytestmark = pytest.mark.lava
 
 
-def _model_with_biases(name: str):
-    model = small_model(name).double()
-    with torch.no_grad():  # non-zero biases, so the bias path is exercised
-        for layers in model.snn.chains.values():
-            for layer in layers:
-                layer.bias.uniform_(-0.2, 0.2)
-    return model
-
-
 @pytest.mark.parametrize("name", ["stft", "mdft"])
 def test_norse_and_lava_float_agree_on_every_spike_bin(tmp_path, name):
-    snn_in, out, graph, dt = branch_through_nir(_model_with_biases(name), random_clips(3, dtype=torch.float64), tmp_path)
+    snn_in, out, graph, dt = branch_through_nir(biased_model(name), random_clips(3, dtype=torch.float64), tmp_path)
     lava = run_plan(plan_from_nir(graph, dt), *clip_streams(snn_in), lanes=2)
     assert lava.builds == 1
     for chain, layers in out.spikes.items():
@@ -35,7 +31,7 @@ def test_norse_and_lava_float_agree_on_every_spike_bin(tmp_path, name):
 
 def test_clips_in_one_network_equal_clips_run_alone(tmp_path):
     """Window resets and silenced thresholds isolate clips: batch run == one run per clip."""
-    snn_in, _, graph, dt = branch_through_nir(_model_with_biases("stft"), random_clips(3, dtype=torch.float64), tmp_path)
+    snn_in, _, graph, dt = branch_through_nir(biased_model("stft"), random_clips(3, dtype=torch.float64), tmp_path)
     plan = plan_from_nir(graph, dt)
     currents, thresholds = clip_streams(snn_in)
     together = run_plan(plan, currents, thresholds)
@@ -48,7 +44,7 @@ def test_clips_in_one_network_equal_clips_run_alone(tmp_path):
 
 
 def test_fixed_point_agreement_is_high_and_quantisation_is_reported(tmp_path):
-    snn_in, out, graph, dt = branch_through_nir(_model_with_biases("stft"), random_clips(3, dtype=torch.float64), tmp_path)
+    snn_in, out, graph, dt = branch_through_nir(biased_model("stft"), random_clips(3, dtype=torch.float64), tmp_path)
     plan = plan_from_nir(graph, dt)
     currents, thresholds = clip_streams(snn_in)
     fixed = quantise(plan, input_peak={k: float(np.abs(v).max()) for k, v in currents.items()},
@@ -71,7 +67,7 @@ def test_padded_steps_lava_matches_norse_on_valid_steps(tmp_path):
     mask = clips.mask.clone()
     mask[1, 5:] = False  # clip 1 is 5 steps long
     clips = clips._replace(mask=mask)
-    snn_in, out, graph, dt = branch_through_nir(_model_with_biases("stft"), clips, tmp_path)
+    snn_in, out, graph, dt = branch_through_nir(biased_model("stft"), clips, tmp_path)
     lava = run_plan(plan_from_nir(graph, dt), *clip_streams(snn_in), mask=mask.numpy())
     valid = mask.numpy()
     for chain, layers in out.spikes.items():

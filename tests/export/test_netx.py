@@ -4,7 +4,12 @@ import h5py
 import numpy as np
 import pytest
 import torch
-from export_fixtures import branch_through_nir, clip_streams, random_clips, small_model
+from export_fixtures import (
+    biased_model,
+    branch_through_nir,
+    clip_streams,
+    random_clips,
+)
 from neuro_av.export.lava import oracle as oracle
 from neuro_av.export.lava.plan import plan_from_nir, simulate
 from neuro_av.export.netx_writer import run_netx, write_netx
@@ -14,11 +19,7 @@ pytestmark = pytest.mark.lava
 
 @pytest.mark.parametrize("name", ["stft", "mdft"])
 def test_netx_file_runs_in_lava_as_its_integers_say(tmp_path, name):
-    model = small_model(name).double()
-    with torch.no_grad():
-        for layers in model.snn.chains.values():
-            for layer in layers:
-                layer.bias.uniform_(-0.2, 0.2)
+    model = biased_model(name)
     snn_in, _, graph, dt = branch_through_nir(model, random_clips(1, dtype=torch.float64), tmp_path)
     plan = plan_from_nir(graph, dt)
     currents, _ = clip_streams(snn_in, 0)
