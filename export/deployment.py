@@ -8,8 +8,8 @@ placement of :mod:`neuro_av.export.placement`; ``fits`` is false with the reason
 missing or does not fit.
 
 The link, per clip and per step, in the network as exported: host → chip carries the graded inputs
-(``input_bits`` each; inputs known to be binary spikes, ``spike_inputs``, one bit), the threshold streams (``threshold_bits`` each: the quantised integers) and
-one bit per bias channel (a clip's valid-step mask, one per depth); chip → host carries what the
+(``input_bits`` each; inputs known to be binary spikes, ``spike_inputs``, one bit), the threshold
+streams (``threshold_bits`` each: the quantised integers) and one bit per bias channel (a clip's valid-step mask, one per depth); chip → host carries what the
 host reads (the populations feeding an Output node): one bit per neuron per step for spikes, a
 ``state_bits`` voltage for a read-out. Real time means one step per ``dt``. The same network with
 static thresholds needs no threshold streams: ``static_threshold`` gives its link for comparison.

@@ -99,9 +99,10 @@ def energy_report(counts: dict, ann_macs: float | None, extra_tables: list[dict]
         "tables": [LOIHI1, CMOS45, *extra_tables],
         "assumptions": [
             "per clip; valid (unpadded) steps only",
-            "neuromorphic: synaptic events at the table's energy per synaptic operation (Loihi 1: 23.6 pJ, "
-            "the minimum Davies et al. report); every neuron update charged at the active rate (81 pJ, "
-            "not the 52 pJ of an inactive one); graded first-layer inputs count one event per non-zero "
+            "neuromorphic: synaptic events at the table's energy per synaptic operation (Loihi 1: "
+            f"{LOIHI1['synop_pj']} pJ, the minimum Davies et al. report); every neuron update charged at the "
+            f"active rate ({LOIHI1['neuron_update_pj']:g} pJ, not the {LOIHI1['neuron_update_inactive_pj']:g} pJ "
+            "of an inactive one); graded first-layer inputs count one event per non-zero "
             "value and target; biases are neuron registers (no events); spike routing beyond a tile and "
             "the host-chip link are not in these figures (the link is sized in the deployment plan)",
             "dense accelerator: fp32 MAC per weight per step, memory traffic ignored",

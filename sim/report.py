@@ -122,13 +122,19 @@ def _energy_figure(report: dict, plt, np):
         ax.bar(range(len(labels)), vals, bottom=base, label=part)
         base += vals
     if link is not None:
+        # a profile with a published (or user-given) energy per bit prices the link; the built-in ones have none
+        targets = report["deployment"].get("targets") or {}
+        priced = {n: t["link_energy_j_per_clip"] for n, t in targets.items()
+                  if t.get("link_energy_j_per_clip") is not None}
+        energy = ("energy " + ", ".join(f"{_fmt(v, 'J')} on {n}" for n, v in priced.items()) if priced
+                  else "energy not modelled (no published energy per bit)")
         per_clip = link["bytes_per_clip"]
-        text = "host-chip link: energy not modelled (no published energy per bit)"
+        text = f"host-chip link: {energy}"
         if per_clip.get("host_to_chip") is not None:
             text = (f"host-chip link: {per_clip['host_to_chip']:,.0f} B in + {per_clip['chip_to_host']:,.0f} B out "
-                    "per clip; energy not modelled (no published energy per bit)")
-        ax.bar(range(len(labels)), np.zeros(len(labels)), bottom=base, label="link (not modelled)", hatch="//",
-               edgecolor="0.4", fill=False)
+                    f"per clip; {energy}")
+        ax.bar(range(len(labels)), np.zeros(len(labels)), bottom=base, hatch="//", edgecolor="0.4", fill=False,
+               label="link (energy in the title)" if priced else "link (not modelled)")
         ax.set_title(text, fontsize=8)
     ax.set_xticks(range(len(labels)), labels, fontsize=7)
     ax.set_ylabel("µJ per clip")
