@@ -86,6 +86,10 @@ def run_plan(plan, currents: dict[str, np.ndarray], thresholds: dict | None = No
     for ``currents`` (input -> (B, T, N_in)) and threshold streams (name -> broadcastable to
     (B, T, N)). ``mask`` (B, T) marks valid steps (default: all). ``lanes``: clips per Lava step
     (default :func:`auto_lanes`; 1 = back to back). ``progress(n)`` is called as n more clips finish."""
+    if getattr(plan, "lava_refusal", None):
+        from neuro_av.errors import ExportError
+
+        raise ExportError(f"Lava cannot run this network: {plan.lava_refusal}")
     import_lava()
     thresholds = thresholds or {}
     first = np.asarray(next(iter(currents.values())))
@@ -154,6 +158,10 @@ class _Layout:
         return per.reshape(self.rounds * self.lanes, self.window, n)[:self.batch, offset:offset + self.steps].copy()
 
 
+def _bias_offset(plan, syn) -> int:
+    return plan.populations[syn.dst].depth - 1 - syn.delay
+
+
 def _models(tag: str, procs: list) -> dict:
     """Every process's model, keyed by the process itself: Lava's compiler then skips its search,
     which executes every module beside each process once per process (most of a compile's time)."""
@@ -185,9 +193,10 @@ def _run_build(plan, currents, thresholds, mask, lanes, progress, record_voltage
     t0 = time.perf_counter()
     fixed = plan.run_tag == "fixed_pt"
     dtype = np.int64 if fixed else np.float64
-    # the bias of depth d arrives one step after it is sent: on at offsets d − 1 … d + T − 2 where valid
-    bias_on = {d: Source(data=at.stream(mask[:, :, None].astype(dtype), d - 1, 0, dtype))
-               for d in sorted({p.depth for p in plan.populations.values()})}
+    # a synapse's bias is read at offset d_dst − 1 − delay (it arrives 1 + delay steps later, at the
+    # destination's step): one source per offset, on at its T steps where valid
+    bias_on = {o: Source(data=at.stream(mask[:, :, None].astype(dtype), o, 0, dtype))
+               for o in sorted({_bias_offset(plan, s) for s in plan.synapses})}
     sources, lifs, writers = {}, {}, {}
     theta_sources, denses, writer_procs = [], [], []
     folder = tempfile.TemporaryDirectory(prefix="neuro-av-lava-")
@@ -213,20 +222,21 @@ def _run_build(plan, currents, thresholds, mask, lanes, progress, record_voltage
                 writers[(kind, name)] = (path, out_dtype)
             lifs[name] = lif
         for s in plan.synapses:
-            dense = LaneDense(lanes=lanes, graded=s.graded, **plan.synapse(s))
+            dense = LaneDense(lanes=lanes, graded=s.graded, delay=s.delay, **plan.synapse(s))
             denses.append(dense)
             (sources[s.src] if s.graded else lifs[s.src]).s_out.connect(dense.s_in)
-            bias_on[plan.populations[s.dst].depth].s_out.connect(dense.bias_in)
+            bias_on[_bias_offset(plan, s)].s_out.connect(dense.bias_in)
             dense.a_out.connect(lifs[s.dst].a_in)
         run_cfg = Loihi2SimCfg(select_tag=plan.run_tag, exception_proc_model_map=_models(plan.run_tag, [
             *bias_on.values(), *sources.values(), *lifs.values(), *theta_sources, *denses, *writer_procs]))
         build_s = run_s = 0.0
         per_call = max(1, CLIPS_PER_RUN_CALL // lanes)  # rounds per run() call (progress, bounded pauses)
+        handle = next(iter(bias_on.values()))
         try:
             for r in range(0, at.rounds, per_call):
                 n = min(per_call, at.rounds - r)
                 t1 = time.perf_counter()
-                bias_on[1].run(condition=RunSteps(num_steps=n * at.window), run_cfg=run_cfg)
+                handle.run(condition=RunSteps(num_steps=n * at.window), run_cfg=run_cfg)
                 if r == 0:  # the first call compiles the network and starts its processes
                     build_s = time.perf_counter() - t0
                 else:
@@ -234,7 +244,7 @@ def _run_build(plan, currents, thresholds, mask, lanes, progress, record_voltage
                 if progress:
                     progress(min(batch, (r + n) * lanes) - r * lanes)
         finally:
-            bias_on[1].stop()
+            handle.stop()
         result = LavaResult({}, {}, lanes, at.total, 1, build_s, run_s)
         for (kind, name), (path, out_dtype) in writers.items():
             rows = np.fromfile(path, dtype=out_dtype).reshape(at.total, lanes, -1)

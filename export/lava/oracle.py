@@ -138,7 +138,7 @@ def run_fixed_plan(fixed, currents: dict[str, np.ndarray], thresholds: dict | No
     batch, steps = first.shape[:2]
     valid = np.ones((batch, steps), bool) if mask is None else np.asarray(mask, bool)
     max_uv = 2 ** (STATE_BITS - 1)
-    order = sorted(fixed.populations.values(), key=lambda p: p.depth)
+    order = fixed.plan.order()
     enc = {k: fixed.encode_input(k, np.asarray(x, np.float64) * valid[:, :, None]) for k, x in currents.items()}
     w = {s.name: (_lava_weights(fixed.weights[s.name].weight), _lava_weights(fixed.weights[s.name].bias[:, None])[:, 0])
          for s in fixed.synapses}
@@ -162,7 +162,7 @@ def run_fixed_plan(fixed, currents: dict[str, np.ndarray], thresholds: dict | No
                 weight, bias = w[s.name]
                 if s.graded:
                     acc = (enc[s.src][:, t] @ weight.T).astype(np.int32).astype(np.int64)
-                elif fixed.populations[s.src].depth < p.depth:
+                elif not s.recurrent:
                     acc = out[s.src][:, t].astype(np.int64) @ weight.T
                 elif t > 0:
                     acc = out[s.src][:, t - 1].astype(np.int64) @ weight.T

@@ -2,6 +2,7 @@
 import json
 
 import nir
+from neuro_av.export.lava.plan import plan_from_nir
 import numpy as np
 import pytest
 import torch
@@ -58,5 +59,6 @@ def test_foreign_graphs_need_dt_and_supported_nodes(tmp_path, shared_data):
     odd = nir.NIRGraph(nodes={"input": nir.Input(np.array([2])), "d": nir.Delay(np.ones(2)),
                               "output": nir.Output(np.array([2]))}, edges=[("input", "d"), ("d", "output")])
     nir.write(str(tmp_path / "odd.nir"), odd)
-    with pytest.raises(NIRExportError, match=r"unsupported NIR nodes d \(Delay\)"):
-        read_graph(tmp_path / "odd.nir", dt_s=1e-3)
+    graph, dt = read_graph(tmp_path / "odd.nir", dt_s=1e-3)
+    with pytest.raises(NIRExportError, match=r"unsupported NIR node\(s\) d \(Delay\)"):
+        plan_from_nir(graph, dt)

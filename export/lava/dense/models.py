@@ -34,9 +34,10 @@ class PyLaneDenseFloat(PyLoihiProcessModel):
     def __init__(self, proc_params):
         super().__init__(proc_params)
         self.weights_t = None
+        self.queue = []
 
     def run_spk(self):
-        self.a_out.send(self.a_buff)
+        self.a_out.send(_delayed(self, self.a_buff))
         s_in, on = self.s_in.recv(), self.bias_in.recv()[:, 0] != 0
         if self.proc_params["graded"]:
             acc = [self.weights.dot(s) for s in s_in]  # Lava: weights.dot(s_in)
@@ -50,6 +51,17 @@ class PyLaneDenseFloat(PyLoihiProcessModel):
             acc = [self.weights_t[s.astype(bool)].sum(axis=0) for s in s_in]
         # the bias column: a binary Dense whose one input is on, summed into the LIF's input after the weights
         self.a_buff = np.stack([a + self.bias if o else a for a, o in zip(acc, on)])
+
+
+def _delayed(model, a_buff: np.ndarray) -> np.ndarray:
+    """What to send this step: ``a_buff`` itself, or the one ``delay`` steps older (zeros at first)."""
+    delay = model.proc_params.get("delay", 0)
+    if not delay:
+        return a_buff
+    model.queue.append(np.array(a_buff, copy=True))
+    if len(model.queue) <= delay:
+        return np.zeros_like(a_buff)
+    return model.queue.pop(0)
 
 
 def _shift(acc: np.ndarray, exp: int) -> np.ndarray:
@@ -83,13 +95,14 @@ class PyLaneDenseFixed(PyLoihiProcessModel):
     def __init__(self, proc_params):
         super().__init__(proc_params)
         self.ready = False
+        self.queue = []
 
     def run_spk(self):
         if not self.ready:
             self.w64 = _lava_weights(self.weights).astype(np.int64)
             self.b64 = _lava_weights(self.bias[:, None])[:, 0].astype(np.int64)
             self.ready = True
-        self.a_out.send(self.a_buff)
+        self.a_out.send(_delayed(self, self.a_buff))
         s_in, on = self.s_in.recv(), self.bias_in.recv()[:, 0] != 0
         if self.proc_params["graded"]:
             acc = _exact_product(s_in, self.w64).astype(np.int32)  # Lava's int32 dot, wrapping alike

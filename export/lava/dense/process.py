@@ -10,6 +10,9 @@ a stock Lava network the bias is a Dense column of its own fed by such a source,
 the two. Fixed point: ``W·s`` is shifted by ``weight_exp`` and the bias column by ``bias_exp``
 (each as its own stock Dense would), after Lava's 8-bit clipping and truncation of each matrix.
 ``graded`` inputs carry values (Lava's ``num_message_bits`` > 0), otherwise binary spikes.
+
+``delay`` k > 0 holds every accumulation k more steps before it is sent (a FIFO of k buffers), as a
+synapse that skips layers needs so that its spikes arrive with the ones that went the long way.
 """
 import numpy as np
 from lava.magma.core.process.ports.ports import InPort, OutPort
@@ -19,11 +22,12 @@ from lava.magma.core.process.variable import Var
 
 class LaneDense(AbstractProcess):
     def __init__(self, *, lanes: int, weights, bias=None, weight_exp: int = 0, bias_exp: int = 0,
-                 graded: bool = False, name: str | None = None):
+                 graded: bool = False, delay: int = 0, name: str | None = None):
         weights = np.asarray(weights)
         n_out, n_in = weights.shape
         bias = np.zeros(n_out) if bias is None else np.asarray(bias).ravel()
-        super().__init__(weight_exp=int(weight_exp), bias_exp=int(bias_exp), graded=bool(graded), name=name)
+        super().__init__(weight_exp=int(weight_exp), bias_exp=int(bias_exp), graded=bool(graded),
+                         delay=int(delay), name=name)
         self.s_in = InPort(shape=(int(lanes), n_in))
         self.bias_in = InPort(shape=(int(lanes), 1))
         self.a_out = OutPort(shape=(int(lanes), n_out))
