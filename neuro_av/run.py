@@ -3,12 +3,18 @@
 
 A run folder (``neuro-av train --out RUN``)::
 
+    RUN/.neuro-av        marker: the folder is owned by ``neuro-av train`` (``neuro_av.io.claim_folder``)
+    RUN/.neuro-av.lock   flock'ed while a process trains into the folder
     RUN/config.json      resolved model, data and training config, library versions, git SHA
     RUN/state.pt         last completed epoch while training (removed when the run completes)
     RUN/checkpoint.pt    the stage-2 model with its configs (``weights_only`` loading)
-    RUN/metrics.json     test S, U, HM, ZSL at β*, the best epoch, costs
-    RUN/train.log        one line per epoch
-    RUN/export/          ``neuro-av export`` (manifest.json lists its files)
+    RUN/metrics.json     test S, U, HM, ZSL at β*, the best epoch (counted from 1), costs
+    RUN/train.log        the command line of each start, then one timestamped line per epoch
+    RUN/export/          ``neuro-av export`` (manifest.json lists its files; not train's)
+
+Epochs are counted from 1 everywhere a user reads them: ``best_epoch`` k is "epoch k of
+``stage1_epochs``", and stage 2 trains ``stage2_epochs`` = k epochs (``epoch_numbering`` says so in
+the files; checkpoints without it count from 0).
 
 Also here: the clip-batch and device helpers every stage uses, so export and sim need nothing
 from the trainer.
@@ -25,7 +31,7 @@ import numpy as np
 import torch
 
 from neuro_av.errors import RunError
-from neuro_av.io import atomic_path
+from neuro_av.io import FileFormatError, read_json, write_bytes
 
 CONFIG = "config.json"
 STATE = "state.pt"
@@ -33,12 +39,21 @@ CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.json"
 TRAIN_LOG = "train.log"
 EXPORT_DIR = "export"
+RANKS = "ranks"  # per-rank decisions of a torchrun run
+RUN_FILES = (CONFIG, STATE, CHECKPOINT, METRICS, TRAIN_LOG, RANKS)  # what `neuro-av train` writes
+EPOCH_NUMBERING = "from 1"
 
 
 def save_checkpoint(obj, path: Path) -> None:
-    """``torch.save`` through a temporary file (plain tensors and Python values only)."""
-    with atomic_path(Path(path)) as tmp:
-        torch.save(obj, tmp)
+    """``torch.save`` through a temporary file (plain tensors and Python values only).
+
+    Serialised in memory first: torch's own writer reports a full disk as a RuntimeError without
+    the file's name, Python's write as an OSError that names it."""
+    import io
+
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    write_bytes(buf.getbuffer(), Path(path))
 
 
 def load_checkpoint(path: Path) -> dict:
@@ -101,9 +116,22 @@ class Run:
     def export_dir(self) -> Path:
         return self.run_dir / EXPORT_DIR
 
+    @property
+    def best_epoch(self) -> int:
+        """The best stage-1 epoch, counted from 1 (older checkpoints counted from 0)."""
+        k = int(self.checkpoint["best_epoch"])
+        return k if self.checkpoint.get("epoch_numbering") == EPOCH_NUMBERING else k + 1
+
     def metrics(self) -> dict:
         path = self.run_dir / METRICS
-        return json.loads(path.read_text()) if path.is_file() else {}
+        return read_metrics(path) if path.is_file() else {}
+
+
+def read_metrics(path: Path) -> dict:
+    try:
+        return read_json(path, "metrics file", "train the run again")
+    except FileFormatError as exc:
+        raise RunError(str(exc)) from None
 
 
 def load_run(run_dir: Path) -> Run:
@@ -113,8 +141,9 @@ def load_run(run_dir: Path) -> Run:
     if not (run_dir / CHECKPOINT).is_file():
         raise RunError(f"{run_dir} has no {CHECKPOINT}: pass a finished `neuro-av train` run folder")
     ckpt = load_checkpoint(run_dir / CHECKPOINT)
-    model, _ = rebuild_model(ckpt)
-    return Run(run_dir, ckpt, model.eval(), AVGZSLData(DataConfig(**ckpt["data_config"])))
+    model, cfg = rebuild_model(ckpt)
+    dims = (cfg.audio_dim, cfg.video_dim) if hasattr(cfg, "audio_dim") else None
+    return Run(run_dir, ckpt, model.eval(), AVGZSLData(DataConfig(**ckpt["data_config"]), expected_dims=dims))
 
 
 def clip_batch(clips, idx, device="cpu"):

@@ -6,6 +6,7 @@ Handlers are thin: parse arguments, build a config, call one library function. H
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from neuro_av import __version__
@@ -13,6 +14,7 @@ from neuro_av.cli import bench, data, doctor, export, plan, sim, train
 from neuro_av.errors import NeuroAVError
 
 SUBCOMMANDS = (doctor, data, train, bench, export, plan, sim)
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `yes | head` reports
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,12 +30,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _tolerant_streams() -> None:
+    """A console that cannot encode →, µ or β (an ASCII locale) gets '?' instead of a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure") and (stream.encoding or "").lower().replace("-", "") != "utf8":
+            stream.reconfigure(errors="replace")
+
+
+def _silence_stdout() -> None:
+    """The reader of a pipe left (``| head``): send what is still buffered nowhere."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        return int(args.handler(args) or 0)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (a test's capture)
+        pass
+    finally:
+        os.close(devnull)
+
+
+def main(argv: list[str] | None = None) -> int:
+    _tolerant_streams()
+    args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        status = int(args.handler(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return status
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except NeuroAVError as exc:  # the user's to fix; anything else is a bug and keeps its traceback
         print(f"neuro-av {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a disk that refuses a write, wherever it happened
+        from neuro_av.io import disk_error
+
+        mapped = disk_error(exc.filename or "a file", exc)
+        if mapped is None:
+            raise
+        print(f"neuro-av {args.command}: error: {mapped}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         hint = " — completed epochs are kept; run the same command with --resume" if args.command == "train" else ""

@@ -14,6 +14,7 @@ from neuro_av.data.features import (
     features_dir,
     load_folder,
 )
+from neuro_av.data.paths import path_problem
 from neuro_av.data.splits import (
     FEATURE_FOLDERS,
     PROTOCOL_SETS,
@@ -41,16 +42,25 @@ class DataConfig:
             raise ConfigError(f"layout {self.layout!r} is not one of {(*LAYOUTS, 'auto')}")
         if self.text_alignment not in TEXT_ALIGNMENTS:
             raise ConfigError(f"text_alignment {self.text_alignment!r} is not one of {TEXT_ALIGNMENTS}")
-        if not Path(self.root).is_dir():
-            raise DataError(f"data root {self.root} does not exist (pass --root / --data, or run `neuro-av data synth`)")
+        problem = path_problem(Path(self.root), "folder")
+        if problem == "is missing":
+            raise DataError(f"data root {self.root} does not exist (pass --data, or run `neuro-av data synth`)")
+        if problem:
+            raise DataError(f"data root {self.root} {problem}: pass the folder that holds <dataset>/")
 
 
 class AVGZSLData:
-    def __init__(self, cfg: DataConfig):
+    """``expected_dims``: the (audio, video) feature sizes of the model that will read the clips."""
+
+    def __init__(self, cfg: DataConfig, expected_dims: tuple[int, int] | None = None):
         self.cfg = cfg
+        self.expected_dims = expected_dims
         self.root = Path(cfg.root).resolve()
         self.spec = dataset_spec(self.root, cfg.dataset)
-        if not (self.root / cfg.dataset).is_dir():
+        problem = path_problem(self.root / cfg.dataset, "folder")
+        if problem and problem != "is missing":
+            raise DataError(f"dataset folder {self.root / cfg.dataset} {problem}")
+        if problem:
             raise DataError(f"dataset folder {self.root / cfg.dataset} does not exist; datasets under "
                             f"{self.root}: {sorted(p.name for p in self.root.iterdir() if p.is_dir())}")
         self.splits = load_class_splits(self.root, cfg.dataset, cfg.features)
@@ -74,7 +84,7 @@ class AVGZSLData:
         names = self.splits.splits[folder]
         ids = dict(zip(names, self.splits.ids(names)))
         cache = Path(self.cfg.cache_dir) if self.cfg.cache_dir else None
-        return load_folder(self.feat_dir, folder, ids, self.layout, cache)
+        return load_folder(self.feat_dir, folder, ids, self.layout, cache, self.expected_dims)
 
     def protocol_set(self, name: str) -> tuple[ClipSet, list[int], list[int]]:
         """Clips of a protocol set (train, val, train_val, test) with its sorted seen and unseen class ids."""

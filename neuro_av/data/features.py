@@ -19,6 +19,7 @@ any source file's size or modification time changes. Cache root: ``$NEURO_AV_CAC
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -29,8 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
+from neuro_av.data.paths import path_problem, require
 from neuro_av.data.safe_pickle import load_pickle
 from neuro_av.data.splits import DataError
+from neuro_av.io import DISK_ERRORS, notice
 
 LAYOUTS = ("averaged", "temporal")
 EXTENSIONS = {"averaged": ".h5", "temporal": ".pkl"}
@@ -104,12 +107,15 @@ def class_file(folder: Path, name: str, layout: str) -> Path:
     """``<folder>/<name><ext>``; a file whose name differs only in letter case is accepted too."""
     ext = EXTENSIONS[layout]
     exact = folder / f"{name}{ext}"
-    if exact.is_file():
+    problem = path_problem(exact)
+    if problem is None:
         return exact
+    if problem != "is missing":
+        raise DataError(f"feature file {exact} {problem}: every class of the split needs one per modality")
     if folder.is_dir():
         matches = [p for p in folder.glob(f"*{ext}") if p.name[: -len(ext)].casefold() == name.casefold()]
         if len(matches) == 1:
-            return matches[0]
+            return require(matches[0], "feature file", hint="every class of the split needs one per modality")
     raise DataError(f"feature file {exact} is missing: every class of the split needs one per modality")
 
 
@@ -122,10 +128,15 @@ def read_class_file(path: Path, layout: str) -> tuple[list[np.ndarray], list[str
     if layout == "averaged":
         import h5py
 
+        require(path, "feature file")
         try:
             with h5py.File(path, "r") as f:
                 if "data" not in f or "video_urls" not in f:
                     raise DataError(f"{path}: needs datasets 'data' and 'video_urls', found {sorted(f.keys())}")
+                if not isinstance(f["data"], h5py.Dataset) or f["data"].dtype.kind not in "fiub":
+                    kind = f["data"].dtype if isinstance(f["data"], h5py.Dataset) else "a group"
+                    raise DataError(f"{path}: 'data' holds {kind}, not numbers: it must be a [clips, dim] "
+                                    "float array of features")
                 data = np.asarray(f["data"][()], dtype=np.float32)
                 urls = [_as_str(u) for u in np.asarray(f["video_urls"][()]).reshape(-1)]
         except OSError as exc:
@@ -134,10 +145,13 @@ def read_class_file(path: Path, layout: str) -> tuple[list[np.ndarray], list[str
             raise DataError(f"{path}: 'data' must be [clips, dim], found shape {data.shape}")
         clips = [row[None, :] for row in data]
     else:
-        obj = load_pickle(path)
+        obj = load_pickle(require(path, "feature file"))
         if not isinstance(obj, dict) or "features" not in obj or "video_names" not in obj:
             raise DataError(f"{path}: expected a dict with 'features' and 'video_names'")
-        clips = [np.asarray(c, dtype=np.float32) for c in obj["features"]]
+        try:
+            clips = [np.asarray(c, dtype=np.float32) for c in obj["features"]]
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"{path}: 'features' must hold [T, dim] arrays of numbers ({exc})") from None
         urls = [_as_str(u) for u in obj["video_names"]]
         for i, c in enumerate(clips):
             if c.ndim != 2 or c.shape[0] == 0:
@@ -168,33 +182,93 @@ def _fingerprint(files: dict[str, list[Path]]) -> list:
 
 def load_folder(feat_dir: Path, folder: str, classes: dict[str, int], layout: str,
                 cache_dir: Path | None = None, expected_dims: tuple[int, int] | None = None) -> ClipSet:
-    """Clips of ``classes`` (``{name: class id}``, read in sorted-name order) from one feature folder."""
+    """Clips of ``classes`` (``{name: class id}``, read in sorted-name order) from one feature folder.
+
+    ``expected_dims``: (audio, video) feature sizes the model takes; other sizes are refused here,
+    naming a file, rather than as a shape error deep in the model."""
     names = sorted(classes)
     files = _sources(feat_dir, folder, names, layout)
     key = hashlib.sha256(json.dumps([str(feat_dir.resolve()), folder, layout, names]).encode()).hexdigest()[:24]
     cdir = _cache_root(cache_dir) / "features" / key
     manifest = {"format": CACHE_FORMAT, "sources": _fingerprint(files)}
-    with _exclusive(cdir.with_name(cdir.name + ".lock")):  # torchrun ranks may arrive together
-        if not (cdir / "manifest.json").is_file() or json.loads((cdir / "manifest.json").read_text()) != manifest:
-            _build_cache(cdir, files, names, classes, layout, manifest)
-    clips = ClipSet(
-        audio=np.load(cdir / "audio.npy", mmap_mode="r"),
-        video=np.load(cdir / "video.npy", mmap_mode="r"),
-        lengths=np.load(cdir / "lengths.npy"),
-        targets=np.load(cdir / "targets.npy"),
-        urls=np.array(json.loads((cdir / "urls.json").read_text()), dtype=str),
-    )
-    if expected_dims is not None and (clips.audio.shape[2], clips.video.shape[2]) != tuple(expected_dims):
-        raise DataError(f"{feat_dir}/{{audio,video}}/{folder}: feature dims (audio {clips.audio.shape[2]}, video "
-                        f"{clips.video.shape[2]}) differ from the expected {tuple(expected_dims)}; set the model's "
-                        "input dims to match or use the matching feature kind")
+    clips = _cached(cdir, files, names, classes, layout, manifest)
+    if expected_dims is not None:
+        for m, found, want in zip(MODALITIES, (clips.audio.shape[2], clips.video.shape[2]), expected_dims):
+            if found != want:
+                raise DataError(f"{files[m][0]}: {m} features are {found}-dimensional, the model expects {want} "
+                                f"({m}_dim); pass the matching --features, or --set {m}_dim={found} to train "
+                                "a model for these features")
+    return clips
+
+
+class _Damaged(Exception):
+    """A cache entry that cannot be read back as written."""
+
+
+def _cached(cdir: Path, files, names, classes, layout, manifest) -> ClipSet:
+    """The folder's clips through the cache: built when stale, rebuilt when damaged, skipped when the
+    cache cannot be written (read-only, full, no permission)."""
+    lock = cdir.with_name(cdir.name + ".lock")
+    try:
+        try:
+            with _exclusive(lock):  # torchrun ranks may arrive together
+                if _manifest(cdir) != manifest:
+                    _build_cache(cdir, files, names, classes, layout, manifest)
+                return _open_cache(cdir)
+        except _Damaged as exc:
+            notice(f"feature cache {cdir} is damaged ({exc}); rebuilding it")
+            with _exclusive(lock):
+                _build_cache(cdir, files, names, classes, layout, manifest)
+                return _open_cache(cdir)
+    except OSError as exc:
+        if exc.errno not in DISK_ERRORS and exc.errno not in (errno.ENOTDIR, errno.EEXIST):
+            raise
+        if _manifest(cdir) == manifest:  # a good cache on a read-only disk still serves
+            with contextlib.suppress(_Damaged):
+                return _open_cache(cdir)
+        notice(f"feature cache {_cache_root_of(cdir)} cannot be written ({exc.strerror}); reading "
+               f"{files['audio'][0].parent.name} without a cache (point NEURO_AV_CACHE at a writable folder "
+               "to cache it)")
+        return _read_clips(files, names, classes, layout, lambda m, shape: np.zeros(shape, np.float32))[0]
+
+
+def _cache_root_of(cdir: Path) -> Path:
+    return cdir.parent.parent
+
+
+def _manifest(cdir: Path):
+    try:
+        return json.loads((cdir / "manifest.json").read_text())
+    except OSError:
+        return None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _Damaged(f"manifest.json: {exc}") from None
+
+
+def _open_cache(cdir: Path) -> ClipSet:
+    try:
+        clips = ClipSet(
+            audio=np.load(cdir / "audio.npy", mmap_mode="r"),
+            video=np.load(cdir / "video.npy", mmap_mode="r"),
+            lengths=np.load(cdir / "lengths.npy"),
+            targets=np.load(cdir / "targets.npy"),
+            urls=np.array(json.loads((cdir / "urls.json").read_text()), dtype=str),
+        )
+    except (OSError, ValueError, EOFError, UnicodeDecodeError) as exc:
+        if isinstance(exc, OSError) and exc.errno in DISK_ERRORS:
+            raise
+        raise _Damaged(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+    n = len(clips.targets)
+    if not (clips.audio.ndim == clips.video.ndim == 3 and clips.audio.shape[0] == clips.video.shape[0] == n
+            == len(clips.lengths) == len(clips.urls)):
+        raise _Damaged("its arrays disagree in size")
     return clips
 
 
 @contextlib.contextmanager
 def _exclusive(lock_path: Path):
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as f:
+    with open(lock_path, "a") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield
@@ -202,8 +276,10 @@ def _exclusive(lock_path: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _build_cache(cdir: Path, files, names, classes, layout, manifest) -> None:
-    """Two passes (shapes, then data) so that memory stays at one class file, whatever the split size."""
+def _read_clips(files, names, classes, layout, alloc):
+    """(ClipSet, clip lengths) of every class file; ``alloc(modality, shape)`` makes the arrays.
+
+    Two passes (shapes, then data) so that memory stays at one class file, whatever the split size."""
     shapes = {m: [] for m in MODALITIES}
     dims = {}
     for i, name in enumerate(names):
@@ -224,11 +300,7 @@ def _build_cache(cdir: Path, files, names, classes, layout, manifest) -> None:
             raise DataError(f"{files['audio'][i]} and {files['video'][i]}: clip lengths differ between modalities")
     lengths = np.array([t for per in shapes["audio"] for t in per], dtype=np.int64)
     n, t_max = len(lengths), int(lengths.max())
-    tmp = cdir.with_name(cdir.name + f".tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    arrays = {m: np.lib.format.open_memmap(tmp / f"{m}.npy", mode="w+", dtype=np.float32, shape=(n, t_max, dims[m]))
-              for m in MODALITIES}
+    arrays = {m: alloc(m, (n, t_max, dims[m])) for m in MODALITIES}
     targets, all_urls, row = [], [], 0
     for i, name in enumerate(names):
         for m in MODALITIES:
@@ -238,12 +310,27 @@ def _build_cache(cdir: Path, files, names, classes, layout, manifest) -> None:
         targets += [classes[name]] * len(clips)
         all_urls += urls
         row += len(clips)
-    for a in arrays.values():
-        a.flush()
-    del arrays
-    np.save(tmp / "lengths.npy", lengths)
-    np.save(tmp / "targets.npy", np.array(targets, dtype=np.int64))
-    (tmp / "urls.json").write_text(json.dumps(all_urls))
-    (tmp / "manifest.json").write_text(json.dumps(manifest))
-    shutil.rmtree(cdir, ignore_errors=True)
-    os.replace(tmp, cdir)
+    out = ClipSet(arrays["audio"], arrays["video"], lengths, np.array(targets, dtype=np.int64),
+                  np.array(all_urls, dtype=str))
+    return out, all_urls
+
+
+def _build_cache(cdir: Path, files, names, classes, layout, manifest) -> None:
+    """Write the cache entry into a temporary folder, then rename it over ``cdir``."""
+    tmp = cdir.with_name(cdir.name + f".tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir(parents=True)
+        clips, urls = _read_clips(files, names, classes, layout, lambda m, shape: np.lib.format.open_memmap(
+            tmp / f"{m}.npy", mode="w+", dtype=np.float32, shape=shape))
+        for a in (clips.audio, clips.video):
+            a.flush()
+        np.save(tmp / "lengths.npy", clips.lengths)
+        np.save(tmp / "targets.npy", clips.targets)
+        (tmp / "urls.json").write_text(json.dumps(urls))
+        (tmp / "manifest.json").write_text(json.dumps(manifest))
+        del clips
+        shutil.rmtree(cdir, ignore_errors=True)
+        os.replace(tmp, cdir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

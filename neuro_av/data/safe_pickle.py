@@ -60,7 +60,13 @@ class RestrictedUnpickler(pickle.Unpickler):
 def load_pickle(path: Path) -> Any:
     """Unpickle ``path`` with :class:`RestrictedUnpickler`."""
     with open(path, "rb") as f:
-        return RestrictedUnpickler(f, str(path)).load()
+        try:
+            return RestrictedUnpickler(f, str(path)).load()
+        except UnsafePickleError:
+            raise
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
+            raise DataError(f"{path}: not a readable pickle ({type(exc).__name__}: {exc}); it may be truncated "
+                            "or not a feature file") from None
 
 
 def load_npy_object(path: Path) -> Any:
@@ -70,6 +76,15 @@ def load_npy_object(path: Path) -> Any:
     header itself and hands the payload to the restricted unpickler. Plain numeric ``.npy`` files
     are read with ``allow_pickle=False``.
     """
+    try:
+        return _load_npy_object(path)
+    except (UnsafePickleError, DataError):
+        raise
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        raise DataError(f"{path}: not a readable .npy file ({type(exc).__name__}: {exc}); it may be truncated") from None
+
+
+def _load_npy_object(path: Path) -> Any:
     with open(path, "rb") as f:
         version = np.lib.format.read_magic(f)
         readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}

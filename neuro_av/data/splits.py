@@ -14,11 +14,12 @@ the sorted list of all classes (AVCA's ``class_to_idx``).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from neuro_av.data.paths import require
 from neuro_av.errors import DataError  # noqa: F401  (re-exported: data modules raise it)
+from neuro_av.io import FileFormatError, read_json
 
 SPLIT_STEMS = (
     "stage_1_train",
@@ -77,10 +78,10 @@ def dataset_spec(root: Path, name: str) -> DatasetSpec:
     """The spec of ``name``: a known benchmark, or a folder with its own ``dataset.json``."""
     folder = Path(root) / name
     meta = folder / DATASET_JSON
-    if meta.is_file():
-        info = json.loads(meta.read_text())
+    if meta.exists() or meta.is_symlink():
+        info = _read_dataset_json(meta)
         try:
-            return DatasetSpec(name, info["text_key"], info.get("w2v_csv"))
+            return DatasetSpec(name, str(info["text_key"]), info.get("w2v_csv"))
         except KeyError as exc:
             raise DataError(f"{meta}: field {exc} is missing (needs text_key, optionally w2v_csv)") from None
     if name in KNOWN_DATASETS:
@@ -91,13 +92,25 @@ def dataset_spec(root: Path, name: str) -> DatasetSpec:
     )
 
 
+def _read_dataset_json(meta: Path) -> dict:
+    try:
+        info = read_json(meta, "dataset description", "rewrite it, or run `neuro-av data synth --force` again")
+    except FileFormatError as exc:
+        raise DataError(str(exc)) from None
+    if not isinstance(info, dict):
+        raise DataError(f"dataset description {meta} must be a JSON object with text_key, found {type(info).__name__}")
+    return info
+
+
 def read_class_list(path: Path) -> list[str]:
     """Class names of one split file, in file order, exact spelling (surrounding whitespace removed)."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"class-split file {path} is missing: download the benchmark's class-split folder "
-                        "or check --root / --dataset / --features")
-    names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    require(path, "class-split file", hint="download the benchmark's class-split folder or check --data / "
+            "--dataset / --features")
+    try:
+        names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    except UnicodeDecodeError as exc:
+        raise DataError(f"class-split file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     names = [n for n in names if n]
     if not names:
         raise DataError(f"class-split file {path} lists no class")

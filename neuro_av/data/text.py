@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neuro_av.data.paths import path_problem, require
 from neuro_av.data.safe_pickle import load_npy_object
 from neuro_av.data.splits import DataError, dataset_spec
 
@@ -32,15 +33,17 @@ def text_file(root: Path, dataset: str, features: str) -> Path:
 
 
 def read_text_dict(path: Path) -> dict[str, np.ndarray]:
-    if not Path(path).is_file():
-        raise DataError(f"text embeddings {path} are missing: put the benchmark's word_embeddings_*_normed.npy there")
+    require(Path(path), "text embeddings file", hint="put the benchmark's word_embeddings_*_normed.npy there")
     obj = load_npy_object(Path(path))
     if not isinstance(obj, dict) or not obj:
         raise DataError(f"{path}: expected a non-empty dict {{class name: vector}}, found {type(obj).__name__}")
     out = {}
     dims = set()
     for key, vec in obj.items():
-        arr = np.asarray(vec, dtype=np.float32).reshape(-1)
+        try:
+            arr = np.asarray(vec, dtype=np.float32).reshape(-1)
+        except (TypeError, ValueError):
+            raise DataError(f"{path}: the vector of {key!r} is not numbers ({type(vec).__name__})") from None
         if not np.isfinite(arr).all():
             raise DataError(f"{path}: the vector of {key!r} contains NaN or inf")
         dims.add(arr.shape[0])
@@ -52,8 +55,9 @@ def read_text_dict(path: Path) -> dict[str, np.ndarray]:
 
 def read_name_map(path: Path | None) -> dict[str, str]:
     """``{original: manual}`` from a w2v class-name csv; empty when there is none."""
-    if path is None or not Path(path).is_file():
+    if path is None or path_problem(Path(path)) == "is missing":
         return {}
+    require(Path(path), "w2v class-name csv")
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         if reader.fieldnames is None or not {"original", "manual"} <= set(reader.fieldnames):

@@ -26,23 +26,27 @@ from neuro_av.data.dataset import AVGZSLData, DataConfig
 from neuro_av.data.features import ClipSet
 from neuro_av.errors import NeuroAVError
 from neuro_av.gzsl import GZSLResult, gzsl_evaluate
-from neuro_av.io import write_json
+from neuro_av.io import disk_error, folder_lock, notice, write_json
 from neuro_av.models.base import TrainBatch, ZSLModel
 from neuro_av.models.registry import build_model
 from neuro_av.run import (
     CHECKPOINT,
     CONFIG,
+    EPOCH_NUMBERING,
     METRICS,
+    RANKS,
     STATE,
     TRAIN_LOG,
     DistInfo,
     clip_batch,
     load_checkpoint,
     load_run,
+    read_metrics,
     resolve_device,
     save_checkpoint,
 )
 from neuro_av.training.config import TrainConfig
+from neuro_av.training import runfolder
 from neuro_av.training.protocol import run_two_stage
 from neuro_av.training.sampler import ClassBalancedSampler
 from neuro_av.versions import git_sha, library_versions
@@ -80,7 +84,8 @@ class Trainer:
         self.dist = DistInfo.from_env()
         self.device = resolve_device(train_cfg.device, self.dist)
         self.show_progress = show_progress and self.dist.rank == 0
-        self.data = AVGZSLData(data_cfg)
+        dims = (model_cfg.audio_dim, model_cfg.video_dim) if hasattr(model_cfg, "audio_dim") else None
+        self.data = AVGZSLData(data_cfg, expected_dims=dims)
         self.text = torch.from_numpy(np.asarray(self.data.text, dtype=np.float32))
         self._sets: dict[str, tuple[ClipSet, list[int], list[int]]] = {}
         self.state = self._load_state() if resume else None
@@ -90,14 +95,16 @@ class Trainer:
     # -- files ------------------------------------------------------------------------------
     def _load_state(self) -> dict | None:
         path = self.run_dir / STATE
-        if (self.run_dir / METRICS).is_file() and not path.is_file():
-            raise TrainingError(f"{self.run_dir} is a completed run; choose a new --out to train again")
         if not path.is_file():
             raise TrainingError(f"nothing to resume: {path} does not exist (no epoch was completed)")
         state = load_checkpoint(path)
-        if state["payload"] != model_payload(self.model_name, self.model_cfg, self.data_cfg, self.cfg):
-            raise TrainingError(f"{path} was written with other settings; resume with the same command "
-                                "(model, data and --set values) or start a new --out")
+        wanted = model_payload(self.model_name, self.model_cfg, self.data_cfg, self.cfg)
+        if state["payload"] != wanted:
+            changed = runfolder.settings_diff(state["payload"], wanted)
+            raise TrainingError(f"{path} was written with other settings ({'; '.join(changed[:3]) or 'types differ'}): "
+                                "--resume continues a run only with the same model, data and --set values; "
+                                "pass --force (instead of --resume) to start again with the new ones, or choose "
+                                "another --out")
         return state
 
     def log(self, line: str) -> None:
@@ -106,8 +113,11 @@ class Trainer:
         from tqdm import tqdm
 
         tqdm.write(line, file=sys.stderr)
-        with open(self.run_dir / TRAIN_LOG, "a") as f:
-            f.write(line + "\n")
+        try:
+            with open(self.run_dir / TRAIN_LOG, "a") as f:
+                f.write(f"{runfolder.timestamp()}  {line}\n")
+        except OSError as exc:
+            raise (disk_error(self.run_dir / TRAIN_LOG, exc) or exc) from None
 
     # -- data ---------------------------------------------------------------------------------
     def clipset(self, name: str):
@@ -139,7 +149,7 @@ class Trainer:
             torch.set_rng_state(st["torch_rng"])
             gen.set_state(st["sampler_rng"])
             start, results, lrs = st["epoch"] + 1, [GZSLResult(**r) for r in st["history"]], list(st["lrs"])
-            self.log(f"resumed stage {stage} after epoch {st['epoch'] + 1}")
+            self.log(f"resumed stage {stage} after epoch {st['epoch'] + 1} of {n_epochs}")
         self.state = None  # consumed
 
         clips, seen, _ = self.clipset(set_name)
@@ -163,7 +173,7 @@ class Trainer:
                 for group in opt.param_groups:
                     group["lr"] = self.stage1_lrs[epoch]  # replay stage 1's plateau decisions
             model.train()
-            bar = tqdm(range(self.cfg.batches_per_epoch), desc=f"stage {stage} epoch {epoch + 1}/{n_epochs}",
+            bar = tqdm(range(self.cfg.batches_per_epoch), desc=f"stage {stage} epoch {epoch + 1} of {n_epochs}",
                        leave=False, disable=not self.show_progress, file=sys.stderr)
             total = 0.0
             for step in bar:
@@ -175,9 +185,7 @@ class Trainer:
                                    target=index_of[targets[pos]].to(self.device), class_text=class_text)
                 loss, _ = net(batch)
                 if not torch.isfinite(loss):
-                    raise TrainingError(
-                        f"loss became {loss.item()} at stage {stage}, epoch {epoch + 1}, batch {step + 1}; the last "
-                        f"good state is {self.run_dir / STATE} (resume with --resume after lowering --set lr=...)")
+                    raise TrainingError(self._non_finite(loss.item(), stage, epoch, n_epochs, step))
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -189,12 +197,14 @@ class Trainer:
                 for buf in model.buffers():
                     torch.distributed.broadcast(buf, src=0)
             lrs.append(opt.param_groups[0]["lr"])
-            line = f"stage {stage} epoch {epoch + 1}/{n_epochs} loss {total / self.cfg.batches_per_epoch:.4f} lr {lrs[-1]:.2e}"
+            line = f"stage {stage} epoch {epoch + 1} of {n_epochs} loss {total / self.cfg.batches_per_epoch:.4f} lr {lrs[-1]:.2e}"
             if on_epoch_end is not None:
                 r = on_epoch_end(epoch, model)
                 results.append(r)
                 sched.step(r.HM)
-                line += f" | val S {100 * r.S:.2f} U {100 * r.U:.2f} HM {100 * r.HM:.2f} ZSL {100 * r.ZSL:.2f} β {r.beta:.1f}"
+                figures = f"S {100 * r.S:.2f} U {100 * r.U:.2f} HM {100 * r.HM:.2f} ZSL {100 * r.ZSL:.2f} β {r.beta:.1f}"
+                # stage 2 trains on the val classes: its val figures steer the scheduler, they validate nothing
+                line += f" | val {figures}" if stage == 1 else f" | lr monitor on val (trained-on classes) {figures}"
             if stage == 1:
                 self.stage1_lrs = list(lrs)
             self.log(line)
@@ -210,8 +220,40 @@ class Trainer:
             self.stage1_history = results
         return model, results
 
+    def _non_finite(self, value: float, stage: int, epoch: int, n_epochs: int, step: int) -> str:
+        where = f"loss became {value} at stage {stage}, epoch {epoch + 1} of {n_epochs}, batch {step + 1}"
+        lower = f"--set lr={self.cfg.lr / 10:g}"
+        if stage == 1 and epoch == 0:
+            return (f"{where}: no epoch was completed, so nothing is kept; start again with a lower learning rate, "
+                    f"e.g. the same command with {lower} (the same --out can be used as it is)")
+        return (f"{where}; {self.run_dir / STATE} keeps the last completed epoch, but --resume needs the same settings "
+                f"and would meet the same batch again: start again with a lower learning rate, e.g. {lower} with "
+                "--force (or another --out)")
+
+    def check_batches(self) -> None:
+        """BatchNorm cannot train on one clip: refuse a per-process batch of 1 before any work."""
+        per_rank = self.cfg.batch_size // self.dist.world
+        if per_rank >= 2:
+            return
+        model = build_model(self.model_name, self.model_cfg)
+        if any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+            raise TrainingError(f"batch_size={self.cfg.batch_size} gives each of {self.dist.world} process(es) "
+                                f"{per_rank} clip(s) per batch, and {self.model_name}'s BatchNorm layers need at least 2: "
+                                f"use --set batch_size={2 * self.dist.world} or more")
+
+    def warn_small_sets(self) -> None:
+        """A set with fewer clips than classes gives recalls of single clips (or none): say so once."""
+        for name in ("val", "test"):
+            clips, seen, unseen = self.clipset(name)
+            present = len(np.unique(clips.targets))
+            if len(clips) < len(seen) + len(unseen) or present < len(seen) + len(unseen):
+                notice(f"the {name} set has {len(clips)} clips of {present} of its {len(seen) + len(unseen)} classes: "
+                       "too few to score S / U / HM reliably (classes without clips are left out of the means)")
+
     def run(self) -> dict:
         t0 = time.monotonic()
+        self.check_batches()
+        self.warn_small_sets()
         if self.dist.world > 1 and not torch.distributed.is_initialized():
             torch.distributed.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
         out = run_two_stage(self.fit, self.score, self.cfg.epochs, stage2_scored=self.cfg.stage2_lr == "plateau")
@@ -220,28 +262,28 @@ class Trainer:
 
         clips, _, _ = self.clipset("test")
         costs = cost_report(model, clip_batch(clips, np.arange(min(len(clips), 64)), self.device))
-        metrics = {**{k: v for k, v in out.test.as_percent().items()}, "best_epoch": out.best_epoch,
+        best = out.best_epoch + 1  # counted from 1, as the log and console count
+        metrics = {**{k: v for k, v in out.test.as_percent().items()}, "best_epoch": best,
+                   "stage1_epochs": self.cfg.epochs, "stage2_epochs": best, "epoch_numbering": EPOCH_NUMBERING,
                    "model": self.model_name, "dataset": self.data_cfg.dataset, "features": self.data_cfg.features,
                    "layout": self.data.layout, "val": out.val.as_percent(),
                    "val_hm_history": [round(100 * r.HM, 4) for r in out.val_history],
                    "costs": costs, "world_size": self.dist.world, "train_seconds": round(time.monotonic() - t0, 2)}
         if self.dist.rank == 0:
             save_checkpoint({**model_payload(self.model_name, self.model_cfg, self.data_cfg, self.cfg),
-                         "model_state": model.state_dict(), "beta": out.beta, "best_epoch": out.best_epoch,
+                         "model_state": model.state_dict(), "beta": out.beta, "best_epoch": best,
+                         "epoch_numbering": EPOCH_NUMBERING,
                          "versions": library_versions()}, self.run_dir / CHECKPOINT)
             write_json(metrics, self.run_dir / METRICS)
             (self.run_dir / STATE).unlink(missing_ok=True)
         if self.dist.world > 1:
             # what each rank decided, so a test (or a user) can see that every rank agrees
-            write_json({"rank": self.dist.rank, "best_epoch": out.best_epoch, "beta": out.beta,
+            write_json({"rank": self.dist.rank, "best_epoch": best, "beta": out.beta,
                         "val_hm_history": metrics["val_hm_history"],
                         **{k: metrics[k] for k in ("S", "U", "HM", "ZSL")},
                         "weights_sha256": _state_digest(model)}, self.run_dir / RANKS / f"rank{self.dist.rank}.json")
             torch.distributed.barrier()
         return metrics
-
-
-RANKS = "ranks"  # per-rank decisions of a torchrun run
 
 
 def _state_digest(model: torch.nn.Module) -> str:
@@ -255,18 +297,29 @@ def _state_digest(model: torch.nn.Module) -> str:
 
 
 def train_run(run_dir: Path, data_cfg: DataConfig, model_name: str, model_cfg, train_cfg: TrainConfig,
-              resume: bool = False, show_progress: bool = True) -> dict:
+              resume: bool = False, show_progress: bool = True, force: bool = False,
+              command: str | None = None) -> dict:
+    """Train into ``run_dir`` (see :mod:`neuro_av.training.runfolder` for what it accepts) and return
+    the metrics; a run already finished with these settings (``resume``) returns its metrics with
+    ``"already_finished": True`` and trains nothing."""
     run_dir = Path(run_dir)
-    rank = DistInfo.from_env().rank
-    if not resume and (run_dir / METRICS).exists():
-        raise TrainingError(f"{run_dir} already holds a finished run; choose another --out")
-    if not resume and (run_dir / STATE).exists():
-        raise TrainingError(f"{run_dir} holds an interrupted run; add --resume to continue it, or choose another --out")
-    if rank == 0:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        write_json({**model_payload(model_name, model_cfg, data_cfg, train_cfg),
-                           "versions": library_versions(), "git_sha": git_sha(),
-                           "world_size": DistInfo.from_env().world}, run_dir / CONFIG)
+    dist = DistInfo.from_env()
+    wanted = model_payload(model_name, model_cfg, data_cfg, train_cfg)
+    if dist.rank != 0:  # rank 0 decides and writes; the others follow the same flags
+        if resume and (run_dir / METRICS).is_file():
+            return {**read_metrics(run_dir / METRICS), "already_finished": True}
+        return _train(run_dir, data_cfg, model_name, model_cfg, train_cfg, resume, show_progress)
+    with folder_lock(runfolder.precheck(run_dir, force, resume)):
+        how = runfolder.prepare(run_dir, wanted, resume, force)
+        if how == "finished":
+            return {**read_metrics(run_dir / METRICS), "already_finished": True}
+        runfolder.log_start(run_dir, command or runfolder.command_line(), how)
+        write_json({**wanted, "versions": library_versions(), "git_sha": git_sha(), "world_size": dist.world},
+                   run_dir / CONFIG)
+        return _train(run_dir, data_cfg, model_name, model_cfg, train_cfg, how == "resume", show_progress)
+
+
+def _train(run_dir, data_cfg, model_name, model_cfg, train_cfg, resume, show_progress) -> dict:
     trainer = Trainer(run_dir, data_cfg, model_name, model_cfg, train_cfg, resume, show_progress)
     try:
         return trainer.run()
@@ -283,4 +336,5 @@ def evaluate_run(run_dir: Path) -> dict:
     text = torch.from_numpy(np.asarray(run.data.text, dtype=np.float32))
     r = score_clips(run.model.to(device), clips, seen, unseen, text, device,
                     run.checkpoint["train_config"]["eval_batch_size"], run.beta)
-    return {**r.as_percent(), "best_epoch": run.checkpoint["best_epoch"], "model": run.name}
+    return {**r.as_percent(), "best_epoch": run.best_epoch, "epoch_numbering": EPOCH_NUMBERING, "model": run.name,
+            "dataset": run.data.cfg.dataset, "clips": len(clips)}

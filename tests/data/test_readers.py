@@ -105,7 +105,7 @@ def test_missing_split_file_unknown_dataset_and_missing_text(tmp_path):
     with pytest.raises(DataError, match="unknown dataset 'Nope'.*known are UCF, VGGSound, ActivityNet"):
         AVGZSLData(DataConfig(str(tmp_path), "Nope"))
     (ds / "features/main_features/text/word_embeddings_bad_normed.npy").unlink()
-    with pytest.raises(DataError, match="text embeddings .*word_embeddings_bad_normed.npy are missing"):
+    with pytest.raises(DataError, match="text embeddings file .*word_embeddings_bad_normed.npy is missing"):
         AVGZSLData(DataConfig(str(tmp_path), "Bad")).text
     (ds / "class-split/main_split/stage_2_test_unseen.txt").unlink()
     with pytest.raises(DataError, match="class-split file .*stage_2_test_unseen.txt is missing"):

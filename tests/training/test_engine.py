@@ -37,11 +37,16 @@ def test_train_writes_a_complete_run_and_evaluate_reproduces_it(small_data, tmp_
     metrics = json.loads((out / "metrics.json").read_text())
     for key in ("S", "U", "HM", "ZSL", "beta", "best_epoch", "model"):
         assert key in metrics
-    assert metrics["model"] == model and 0 <= metrics["best_epoch"] < 3 and 0 <= metrics["HM"] <= 100
+    assert metrics["model"] == model and 1 <= metrics["best_epoch"] <= 3 and 0 <= metrics["HM"] <= 100
+    assert metrics["stage2_epochs"] == metrics["best_epoch"] and metrics["stage1_epochs"] == 3
     config = json.loads((out / "config.json").read_text())
     assert config["model_name"] == model and config["versions"]["norse"] == "1.1.0"
     assert Path(config["data_config"]["root"]).is_absolute()
-    assert len((out / "train.log").read_text().splitlines()) == 3 + metrics["best_epoch"] + 1
+    log = (out / "train.log").read_text().splitlines()
+    assert "# neuro-av train --model" in log[0] and len(log) == 1 + 3 + metrics["best_epoch"]
+    assert [line.split("  ", 1)[1].split(" loss")[0] for line in log[1:]] == [
+        *(f"stage 1 epoch {k} of 3" for k in (1, 2, 3)),
+        *(f"stage 2 epoch {k} of {metrics['best_epoch']}" for k in range(1, metrics["best_epoch"] + 1))]
     assert not (out / "state.pt").exists()
     costs = metrics["costs"]
     assert costs["parameters"] > 0 and costs["ann_macs_per_clip"] > 0
@@ -50,7 +55,11 @@ def test_train_writes_a_complete_run_and_evaluate_reproduces_it(small_data, tmp_
     assert ckpt["model_name"] == model and "model_config" in ckpt
     capsys.readouterr()
     assert main(["evaluate", str(out)]) == 0
+    line = capsys.readouterr().out
+    assert line.count("\n") == 1 and f"HM {metrics['HM']:.2f}" in line and f"best epoch {metrics['best_epoch']}" in line
+    assert main(["evaluate", str(out), "--json"]) == 0
     again = json.loads(capsys.readouterr().out)
+    assert again["best_epoch"] == metrics["best_epoch"]
     for key in ("S", "U", "HM", "ZSL"):
         assert again[key] == pytest.approx(metrics[key], abs=1e-9)
 
@@ -100,7 +109,8 @@ def test_non_finite_loss_stops_with_a_clear_message(small_data, tmp_path):
     proc = subprocess.run(_train_cmd(small_data, tmp_path / "nan", extra=["--set", "margin=nan"]),
                           capture_output=True, text=True, cwd=REPO)
     assert proc.returncode != 0
-    assert "loss became nan at stage 1, epoch 1, batch 1" in proc.stderr
+    assert "loss became nan at stage 1, epoch 1 of 3, batch 1" in proc.stderr
+    assert "nothing is kept" in proc.stderr and "--set lr=0.0001" in proc.stderr and "--resume" not in proc.stderr
 
 
 def test_unknown_setting_and_model_are_named(small_data, tmp_path, capsys):
