@@ -320,9 +320,30 @@ def compile_graph(graph: nir.NIRGraph, dt_s: float, notices: list[str] | None = 
                                 recurrent, 0, ops))
     if not pops:
         raise NIRReadError("the NIR graph has no neuron node (LIF/CubaLIF/IF/LI/CubaLI) to run")
+    _fill_types(g)
     plan = Plan(dt_s, inputs, pops, syns, {k: g.shape(k) for k in inputs}, notices)
     _schedule(plan)
     return plan
+
+
+def _fill_types(g: _Graph) -> None:
+    """A Conv's ``input_shape`` and a Flatten's ``input_type`` that a peer left out (sinabs), filled in
+    from the graph in place, so ``nir.write`` can write the repaired graph."""
+    for name, node in g.nodes.items():
+        if isinstance(node, (nir.Conv1d, nir.Conv2d)) and getattr(node, "input_shape", None) is None:
+            in_shape = g._in_shapes(name, (name,))[0]
+            node.input_shape = in_shape[1] if isinstance(node, nir.Conv1d) else tuple(in_shape[1:])
+            node.input_type = {"input": np.array(in_shape)}
+            node.output_type = {"output": np.array(g.shape(name))}
+            g.notices.append(f"{name} ({type(node).__name__}): no input_shape; {tuple(in_shape)} taken from the graph")
+        elif isinstance(node, nir.Flatten) and (node.input_type or {}).get("input") is None:
+            in_shape = g._in_shapes(name, (name,))[0]
+            node.input_type = {"input": np.array(in_shape)}
+            node.output_type = {"output": np.array(g.shape(name))}
+            g.notices.append(f"{name} (Flatten): no input_type; {tuple(in_shape)} taken from the graph")
+        elif isinstance(node, (nir.SumPool2d, nir.AvgPool2d)) and (node.input_type or {}).get("input") is None:
+            node.input_type = {"input": np.array(g._in_shapes(name, (name,))[0])}
+            node.output_type = {"output": np.array(g.shape(name))}
 
 
 def _schedule(plan: Plan) -> None:

@@ -68,19 +68,23 @@ def flatten(graph: nir.NIRGraph, notices: list[str], prefix: str = "") -> tuple[
     nodes, edges = {}, []
     entry, exit_ = {}, {}  # subgraph name -> {port name: inner node}
     for name, node in graph.nodes.items():
-        full = f"{prefix}{name}"
+        full = name if prefix and name.startswith(prefix) else f"{prefix}{name}"  # Spyx writes outer.inner inside
         if isinstance(node, nir.NIRGraph):
             inner_nodes, inner_edges = flatten(node, notices, prefix=f"{full}.")
             nodes.update(inner_nodes)
             edges += inner_edges
-            entry[name] = {k: f"{full}.{k}" for k, n in node.nodes.items() if isinstance(n, nir.Input)}
-            exit_[name] = {k: f"{full}.{k}" for k, n in node.nodes.items() if isinstance(n, nir.Output)}
+            entry[name] = {k: _inner(full, k) for k, n in node.nodes.items() if isinstance(n, nir.Input)}
+            exit_[name] = {k: _inner(full, k) for k, n in node.nodes.items() if isinstance(n, nir.Output)}
             notices.append(f"nested graph {full} ({len(node.nodes)} nodes) flattened; its nodes are named {full}.<node>")
         else:
             nodes[full] = node
     for a, b in graph.edges:
         edges.append((_port(a, exit_, "output", prefix), _port(b, entry, "input", prefix)))
     return nodes, edges
+
+
+def _inner(outer: str, name: str) -> str:
+    return name if name.startswith(f"{outer}.") else f"{outer}.{name}"
 
 
 def _port(ref: str, ports: dict, kind: str, prefix: str) -> str:
@@ -93,7 +97,7 @@ def _port(ref: str, ports: dict, kind: str, prefix: str) -> str:
     head, _, tail = ref.partition(".")
     if head in ports and tail in ports[head]:
         return ports[head][tail]
-    return f"{prefix}{ref}"
+    return ref if prefix and ref.startswith(prefix) else f"{prefix}{ref}"
 
 
 def bypass_pass_through(nodes: dict, edges: list, keep: set[str]) -> tuple[dict, list]:

@@ -1,0 +1,87 @@
+"""snnTorch as a test oracle: networks built as its documentation builds them, exported with its own
+``export_to_nir``, read by neuro-av, and required to equal snnTorch's own forward pass (float64)
+spike for spike on the reference and on Lava float. Where snnTorch's semantics and its export differ,
+a test pins it."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from neuro_av.export.compile import compile_graph
+from neuro_av.export.nir_graph import read_graph
+from neuro_av.export.reference import simulate
+
+from .peer_nets import DT, snntorch_conv_net, snntorch_dense_net, snntorch_forward, snntorch_recurrent_net, spikes
+
+snntorch = pytest.importorskip("snntorch")
+
+
+def _export(net, in_shape, path):
+    import nir
+    from snntorch.export_nir import export_to_nir
+
+    nir.write(str(path), export_to_nir(net, torch.zeros(1, *in_shape), ignore_dims=[0]))
+    graph, dt = read_graph(path, DT)
+    return compile_graph(graph, dt)
+
+
+def _compare(got: dict, peer: dict) -> None:
+    for layer, spk in peer.items():
+        name = layer if layer in got else f"{layer}.lif"  # RLeaky's neurons sit in its subgraph
+        assert got[name].shape == spk.shape
+        assert spk.any(), f"layer {layer} is silent: the comparison would say nothing"
+        np.testing.assert_array_equal(got[name], spk, err_msg=f"layer {layer}")
+
+
+CASES = [(snntorch_conv_net, (2, 8, 8), 0.4), (snntorch_dense_net, (6,), 0.3), (snntorch_recurrent_net, (6,), 0.3)]
+
+
+@pytest.mark.parametrize("build,in_shape,rate", CASES, ids=["conv-leaky-avgpool", "synaptic-leaky", "rleaky"])
+def test_reference_equals_snntorch(tmp_path, build, in_shape, rate):
+    plan = _export(build(), in_shape, tmp_path / "net.nir")
+    x = spikes((4, 24, *in_shape), rate, seed=1)
+    ref = simulate(plan, {"input": x.reshape(4, 24, -1)})
+    _compare(ref.spikes, snntorch_forward(build(), x))
+
+
+@pytest.mark.lava
+@pytest.mark.parametrize("build,in_shape,rate", CASES, ids=["conv-leaky-avgpool", "synaptic-leaky", "rleaky"])
+def test_lava_float_equals_snntorch(tmp_path, build, in_shape, rate):
+    from neuro_av.export.lava.network import run_plan
+
+    plan = _export(build(), in_shape, tmp_path / "net.nir")
+    x = spikes((3, 16, *in_shape), rate, seed=2)
+    got = run_plan(plan, {"input": x.reshape(3, 16, -1)})
+    _compare(got.spikes, snntorch_forward(build(), x))
+
+
+def test_conv_plan_keeps_what_the_synapses_were(tmp_path):
+    plan = _export(snntorch_conv_net(), (2, 8, 8), tmp_path / "net.nir")
+    first, second = plan.synapses
+    assert [o["type"] for o in first.ops] == ["Conv2d"] and first.ops[0]["kernel_weights"] == 4 * 2 * 3 * 3
+    assert [o["type"] for o in second.ops] == ["AvgPool2d", "Flatten", "Affine"]
+    assert plan.populations["1"].shape == (4, 8, 8) and first.weight.shape == (256, 128)
+
+
+def test_pin_snntorch_synaptic_default_reset_is_a_refractory_step(tmp_path):
+    """snnTorch 1.0's Synaptic (and RLeaky) with reset_mechanism='zero' and the default reset_delay=True
+    zero the membrane on the step *after* a spike, that step's input included; NIR's CubaLIF (and its
+    export) resets at the spike and integrates the next input. Leaky's zero reset matches NIR."""
+    plan = _export(snntorch_dense_net(reset_delay=True), (6,), tmp_path / "net.nir")
+    x = spikes((4, 24, 6), 0.3, seed=1)
+    ref = simulate(plan, {"input": x})
+    peer = snntorch_forward(snntorch_dense_net(reset_delay=True), x)
+    assert (ref.spikes["1"] != peer["1"]).any()
+    assert ref.spikes["1"].sum() > peer["1"].sum()  # the peer's extra silent step after every spike
+
+
+def test_pin_snntorch_exports_subtractive_reset_as_zero_reset(tmp_path):
+    """NIR cannot express reset by subtraction (snnTorch's default): the export writes v_reset = 0,
+    so the exported network differs from the trained one."""
+    plan = _export(snntorch_conv_net(reset="subtract"), (2, 8, 8), tmp_path / "net.nir")
+    assert all((p.v_reset == 0).all() for p in plan.populations.values())
+    x = spikes((4, 24, 2, 8, 8), 0.4, seed=1)
+    ref = simulate(plan, {"input": x.reshape(4, 24, -1)})
+    peer = snntorch_forward(snntorch_conv_net(reset="subtract"), x)
+    assert any((ref.spikes[k] != peer[k]).any() for k in peer)
