@@ -1,0 +1,160 @@
+"""``torch-fixed``: a :class:`~neuro_av.export.lava.fixed_point.FixedPlan` run in torch with exactly
+the integer arithmetic of Lava's bit-accurate ``fixed_pt`` Dense and LIF models (and of neuro-av's
+lane processes), all clips of a batch at once, on the CPU or a CUDA GPU. No Lava import: Lava stays
+the ground truth this is tested against, spike for spike and state for state.
+
+Per step and population, in the reference time alignment (feed-forward synapses carry this step's
+spikes, recurrent ones the previous step's), with integer tensors only::
+
+    a   = wrap32( Σ_syn shift(W_int · s, weight_exp) + on · shift(b_int, bias_exp) )
+    u   = wrap24( wrap32( decay(u, du + 1) + (a << 6) ) )           decay(x, d) = sign(x·(4096−d))·(|x·(4096−d)| >> 12)
+    v   = clip24( decay(v, dv) + u + (bias_mant << bias_exp) )
+    s   = v > (θ_int << 6);   v ← v_reset where s
+
+``W_int`` are the 8-bit mantissas after Lava's clipping and truncation (mixed-sign matrices lose their
+LSB), graded inputs the host's 8-bit payload with Lava's int32 dot-product wrap. The products
+``W_int · s`` are computed as float64 matrix products, exact because every partial sum of 8-bit
+weights times 8-bit (or binary) inputs over fewer than 2^20 inputs stays below 2^53 — so the result
+is the same integer on every device and in every summation order.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from neuro_av.export.lava.oracle import (
+    ACTIVATION_SHIFT,
+    CURRENT_DECAY_OFFSET,
+    DECAY_BITS,
+    DECAY_UNITY,
+    STATE_BITS,
+    THRESHOLD_SHIFT,
+    _lava_weights,
+)
+from neuro_av.export.plan import Record
+
+EXACT_INPUTS = 2**20  # beyond this fan-in a float64 sum of 8-bit × 8-bit products may not be exact
+MAX_UV = 2 ** (STATE_BITS - 1)
+
+
+def _wrap(x: torch.Tensor, bits: int) -> torch.Tensor:
+    """Two's-complement wrap of int64 values to ``bits`` bits (what an int32 cast does in NumPy)."""
+    half = 1 << (bits - 1)
+    return torch.remainder(x + half, 1 << bits) - half
+
+
+def _shift(x: torch.Tensor, exp: int) -> torch.Tensor:
+    return torch.bitwise_left_shift(x, exp) if exp > 0 else torch.bitwise_right_shift(x, -exp)
+
+
+def _decay(x: torch.Tensor, decay: torch.Tensor) -> torch.Tensor:
+    prod = x * (DECAY_UNITY - decay)
+    return torch.sign(prod) * torch.bitwise_right_shift(torch.abs(prod), DECAY_BITS)
+
+
+def _product(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Exact integer x @ w.T (x (B, N_in) int64, w (N_out, N_in) float64 of integers)."""
+    return torch.round(x.to(torch.float64) @ w.T).to(torch.int64)
+
+
+class _Prepared:
+    """The fixed plan's integers as tensors on one device."""
+
+    def __init__(self, fixed, device: torch.device):
+        self.fixed, self.device = fixed, device
+        for s in fixed.synapses:
+            if s.weight.shape[1] > EXACT_INPUTS:
+                raise ValueError(f"{s.name}: fan-in {s.weight.shape[1]} exceeds the {EXACT_INPUTS} inputs whose "
+                                 "products torch-fixed sums exactly")
+        as_t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.int64, device=device)  # noqa: E731
+        self.w = {s.name: torch.as_tensor(_lava_weights(fixed.weights[s.name].weight).astype(np.float64), device=device)
+                  for s in fixed.synapses}
+        self.b = {s.name: as_t(_lava_weights(fixed.weights[s.name].bias[:, None])[:, 0]) for s in fixed.synapses}
+        self.neurons = {}
+        for name, n in fixed.neurons.items():
+            self.neurons[name] = {"du": as_t(n.du) + CURRENT_DECAY_OFFSET, "dv": as_t(n.dv),
+                                  "bias": torch.bitwise_left_shift(as_t(n.bias_mant), int(n.bias_exp)),
+                                  "v_reset": as_t(n.v_reset), "v_init": as_t(n.v_init)}
+
+
+def run_fixed_torch(fixed, currents: dict[str, np.ndarray], thresholds: dict | None = None,
+                    mask: np.ndarray | None = None, device: str | torch.device = "cpu",
+                    batch_size: int = 2048) -> tuple[Record, dict]:
+    """Spikes (B, T, N) of every spiking population and voltages of the read-outs, with
+    ``counts[pop] = {"u_wraps", "v_saturations"}`` over valid neuron-steps — the same record and
+    counts as :func:`neuro_av.export.lava.oracle.run_fixed_plan`. Clips go through in chunks of
+    ``batch_size`` (memory: a chunk's streams are held as int64)."""
+    thresholds = thresholds or {}
+    device = torch.device(device)
+    prep = _Prepared(fixed, device)
+    first = np.asarray(next(iter(currents.values())))
+    batch, steps = first.shape[:2]
+    mask = np.ones((batch, steps), bool) if mask is None else np.asarray(mask, bool)
+    parts, counts = [], {p: {"u_wraps": 0, "v_saturations": 0} for p in fixed.populations}
+    for start in range(0, batch, batch_size):
+        stop = min(batch, start + batch_size)
+        thr = {k: (np.asarray(v)[start:stop] if np.ndim(v) == 3 and np.shape(v)[0] > 1 else v) for k, v in thresholds.items()}
+        rec, c = _run_chunk(prep, {k: np.asarray(v)[start:stop] for k, v in currents.items()}, thr, mask[start:stop])
+        parts.append(rec)
+        for p, d in c.items():
+            for k, v in d.items():
+                counts[p][k] += v
+    spikes = {k: np.concatenate([r.spikes[k] for r in parts]) for k in parts[0].spikes}
+    volts = {k: np.concatenate([r.voltages[k] for r in parts]) for k in parts[0].voltages}
+    return Record(spikes, volts, {"device": str(device)}), counts
+
+
+def _run_chunk(prep: _Prepared, currents: dict, thresholds: dict, mask: np.ndarray) -> tuple[Record, dict]:
+    fixed, dev = prep.fixed, prep.device
+    batch, steps = mask.shape
+    valid = torch.as_tensor(mask, device=dev)
+    enc = {k: torch.as_tensor(fixed.encode_input(k, np.asarray(x, np.float64) * mask[:, :, None]), device=dev)
+           for k, x in currents.items()}
+    order = fixed.plan.order()
+    theta = {}
+    for p in order:
+        src = thresholds[p.threshold_input] if p.threshold_input else p.vth
+        th = fixed.encode_threshold(p.name, np.broadcast_to(np.asarray(src, np.float64), (batch, steps, p.size)))
+        th = np.where(mask[:, :, None], th, fixed.silent).astype(np.int64)
+        theta[p.name] = torch.bitwise_left_shift(torch.as_tensor(th, device=dev), THRESHOLD_SHIFT)
+    u = {p.name: torch.zeros((batch, p.size), dtype=torch.int64, device=dev) for p in order}
+    v = {p.name: prep.neurons[p.name]["v_init"].expand(batch, p.size).clone() for p in order}
+    out = {p.name: torch.zeros((batch, steps, p.size), dtype=torch.uint8, device=dev) for p in order}
+    volts = {p.name: torch.zeros((batch, steps, p.size), dtype=torch.int64, device=dev) for p in order if not p.spiking}
+    wraps = {p.name: torch.zeros((), dtype=torch.int64, device=dev) for p in order}
+    sats = {p.name: torch.zeros((), dtype=torch.int64, device=dev) for p in order}
+    incoming = {p.name: fixed.incoming(p.name) for p in order}
+    for t in range(steps):
+        on = valid[:, t, None]
+        for p in order:
+            n = prep.neurons[p.name]
+            a = torch.zeros((batch, p.size), dtype=torch.int64, device=dev)
+            for s in incoming[p.name]:
+                q = fixed.weights[s.name]
+                if s.graded:
+                    acc = _wrap(_product(enc[s.src][:, t], prep.w[s.name]), 32)
+                elif not s.recurrent:
+                    acc = _product(out[s.src][:, t].to(torch.int64), prep.w[s.name])
+                elif t > 0:
+                    acc = _product(out[s.src][:, t - 1].to(torch.int64), prep.w[s.name])
+                else:
+                    acc = torch.zeros_like(a)
+                a = a + _shift(acc, q.weight_exp) + on * _shift(prep.b[s.name], q.bias_exp)
+            a = _wrap(a, 32)  # Lava's Dense sends int32 messages
+            raw_u = _wrap(_decay(u[p.name], n["du"]) + torch.bitwise_left_shift(a, ACTIVATION_SHIFT), 32)
+            wrapped = torch.where(raw_u > MAX_UV, raw_u - 2 * MAX_UV, raw_u)
+            wrapped = torch.where(wrapped <= -MAX_UV, raw_u + 2 * MAX_UV, wrapped)
+            wraps[p.name] += ((wrapped != raw_u) & on).sum()
+            u[p.name] = wrapped
+            raw_v = _decay(v[p.name], n["dv"]) + wrapped + n["bias"]
+            v_new = torch.clamp(raw_v, -MAX_UV + 1, MAX_UV - 1)
+            sats[p.name] += ((v_new != raw_v) & on).sum()
+            spk = v_new > theta[p.name][:, t]
+            out[p.name][:, t] = spk.to(torch.uint8)
+            v[p.name] = torch.where(spk, n["v_reset"].expand_as(v_new), v_new)
+            if not p.spiking:
+                volts[p.name][:, t] = v[p.name]
+    record = Record({k: o.cpu().numpy() for k, o in out.items() if fixed.populations[k].spiking},
+                    {k: fixed.decode_voltage(k, o.cpu().numpy()) for k, o in volts.items()}, {})
+    counts = {k: {"u_wraps": int(wraps[k]), "v_saturations": int(sats[k])} for k in wraps}
+    return record, counts
