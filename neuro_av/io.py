@@ -28,12 +28,12 @@ MARKER = ".neuro-av"  # JSON {"command": ...}: which neuro-av command owns the f
 LOCK = ".neuro-av.lock"  # flock'ed by the process writing the folder; holds its pid
 # errors of a disk that will not take the bytes, with what the user can do about each
 DISK_ERRORS = {
-    errno.ENOSPC: "the disk is full: free space or choose another folder",
-    errno.EDQUOT: "the disk quota is exhausted: free space or choose another folder",
-    errno.EFBIG: "the file exceeds the file-size limit (ulimit -f): raise it or choose another folder",
-    errno.EROFS: "the file system is read-only: choose another folder",
-    errno.EACCES: "permission denied: choose a folder you can write",
-    errno.EPERM: "permission denied: choose a folder you can write",
+    errno.ENOSPC: "free space there or choose another folder",
+    errno.EDQUOT: "free space there or choose another folder",
+    errno.EFBIG: "the file-size limit (ulimit -f) is smaller: raise it or choose another folder",
+    errno.EROFS: "choose a writable folder",
+    errno.EACCES: "choose a folder you can write",
+    errno.EPERM: "choose a folder you can write",
 }
 _TMP = re.compile(r"^\..+\.tmp-(\d+)")  # what atomic_path names its temporaries
 
@@ -206,6 +206,9 @@ def folder_lock(folder: Path, what: str = "--out") -> Iterator[None]:
     path = folder / LOCK
     try:
         folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise (disk_error(folder, exc) or exc) from None
+    try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise (disk_error(path, exc) or exc) from None

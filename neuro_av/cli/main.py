@@ -50,15 +50,23 @@ def _silence_stdout() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     _tolerant_streams()
-    args = build_parser().parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        try:
+            args = build_parser().parse_args(argv)  # --help may meet a closed pipe too
+        finally:
+            sys.stdout.flush()
+        args.argv = list(sys.argv[1:] if argv is None else argv)
+        return _run(args)
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _run(args) -> int:
     try:
         status = int(args.handler(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
         return status
-    except BrokenPipeError:
-        _silence_stdout()
-        return EXIT_BROKEN_PIPE
     except NeuroAVError as exc:  # the user's to fix; anything else is a bug and keeps its traceback
         print(f"neuro-av {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -36,6 +36,7 @@ import numpy as np
 
 from neuro_av.data.splits import DATASET_JSON, DataError
 from neuro_av.errors import ConfigError
+from neuro_av.io import disk_error, remove_stale_temporaries
 
 CLASS_NAMES = (
     "Playing Violin", "Playing Cello", "Playing Drums", "Playing Flute", "Playing Guitar", "Playing Piano",
@@ -225,8 +226,22 @@ def write_synthetic(out_dir: Path, cfg: SynthConfig = SynthConfig(), overwrite: 
     gen = _Generator(cfg, text)
     key = cfg.name.lower()
 
+    remove_stale_temporaries(out_dir)  # of a synth killed before its rename
     tmp = out_dir / f".{cfg.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        _write_tree(tmp, cfg, splits, all_manual, text, encoder, text_by_name, class_index, gen, key, progress)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except OSError as exc:
+        raise (disk_error(tmp, exc) or exc) from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def _write_tree(tmp: Path, cfg, splits, all_manual, text, encoder, text_by_name, class_index, gen, key, progress):
     split_dir = tmp / "class-split" / "main_split"
     split_dir.mkdir(parents=True)
     (tmp / "class-split" / "all_class.txt").write_text("\n".join(sorted(map(original_name, all_manual))) + "\n")
@@ -258,7 +273,3 @@ def write_synthetic(out_dir: Path, cfg: SynthConfig = SynthConfig(), overwrite: 
             "feature_dim": FEATURE_DIM, "classes": len(all_manual), "clips": clip_count,
             "layouts": ["averaged", "temporal"]}
     (tmp / DATASET_JSON).write_text(json.dumps(meta, indent=2) + "\n")
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(tmp, final)
-    return final

@@ -24,8 +24,8 @@ from typing import Callable
 import numpy as np
 
 from neuro_av.errors import ConfigError
-from neuro_av.io import write_json, write_text
-from neuro_av.run import CONFIG, METRICS, STATE
+from neuro_av.io import FileFormatError, read_json, write_json, write_text
+from neuro_av.run import CONFIG, METRICS, STATE, read_metrics
 from neuro_av.training.config import RunSpec, build_configs
 from neuro_av.versions import machine_info
 
@@ -62,41 +62,82 @@ def exceeding_spread(models: dict, pairs: list[tuple[str, str]], key: str = "HM"
 
 
 def _payload(config_path: Path) -> dict:
-    cfg = json.loads(config_path.read_text())
-    return {k: cfg[k] for k in ("model_name", "model_config", "data_config", "train_config")}
+    try:
+        cfg = read_json(config_path, "run config", "remove that run folder or use another --out")
+    except FileFormatError as exc:
+        raise ConfigError(str(exc)) from None
+    return {k: cfg.get(k) for k in ("model_name", "model_config", "data_config", "train_config")}
 
 
-def bench(variants: list[Variant], seeds: int, base: RunSpec, out: Path, pairs: list[tuple[str, str]] | None = None,
-          log: Callable[[str], None] = print, show_progress: bool = False) -> dict:
-    """Train (or reuse) every variant × seed under ``out`` and write ``bench.json`` / ``bench.md``."""
-    from neuro_av.training.engine import model_payload, train_run
+@dataclass
+class _Job:
+    variant: Variant
+    seed: int
+    configs: tuple
+    run_dir: Path
+
+
+def plan(variants: list[Variant], seeds: int, base: RunSpec, out: Path) -> list[_Job]:
+    """Every run of the bench, each checked (model, ablation, settings, data, a reused folder's settings)
+    before the first one trains."""
+    from neuro_av.data.dataset import AVGZSLData
+    from neuro_av.training.engine import model_payload
 
     if seeds < 1:
         raise ConfigError(f"--seeds must be at least 1, got {seeds}")
-    out = Path(out)
-    results: dict[str, dict[str, list[float]]] = {}
-    total, done = len(variants) * seeds, 0
+    if not variants:
+        raise ConfigError("--models names no model: pass e.g. --models avca,stft")
+    labels = [v.label for v in variants]
+    if len(set(labels)) != len(labels):
+        raise ConfigError(f"--models names a variant twice: {sorted({x for x in labels if labels.count(x) > 1})}")
+    jobs, problems = [], []
     for v in variants:
-        results[v.label] = {k: [] for k in METRIC_KEYS}
         for seed in range(seeds):
             spec = dataclasses.replace(base, model=v.model, ablation=v.ablation, sets=(*base.sets, f"seed={seed}"))
-            data_cfg, model_cfg, train_cfg = build_configs(spec)
+            try:
+                configs = build_configs(spec)
+            except ConfigError as exc:
+                problems.append(f"{v.label}: {exc}")
+                break
             run_dir = out / v.folder / f"seed{seed}"
-            wanted = model_payload(v.model, model_cfg, data_cfg, train_cfg)
-            if (run_dir / CONFIG).is_file() and _payload(run_dir / CONFIG) != json.loads(json.dumps(wanted)):
-                raise ConfigError(f"{run_dir} was trained with other settings than asked now; use another --out")
-            t0 = time.monotonic()
-            if (run_dir / METRICS).is_file():
-                metrics, how = json.loads((run_dir / METRICS).read_text()), "reused"
-            else:
-                metrics = train_run(run_dir, data_cfg, v.model, model_cfg, train_cfg,
-                                    resume=(run_dir / STATE).is_file(), show_progress=show_progress)
-                how = f"trained in {time.monotonic() - t0:.0f} s"
-            done += 1
-            for k in METRIC_KEYS:
-                results[v.label][k].append(float(metrics[k]))
-            log(f"bench [{done}/{total}] {v.label} seed {seed}: S {metrics['S']:.2f} U {metrics['U']:.2f} "
-                f"HM {metrics['HM']:.2f} ZSL {metrics['ZSL']:.2f} ({how})")
+            wanted = json.loads(json.dumps(model_payload(v.model, *_reorder(configs))))
+            if (run_dir / CONFIG).exists() and _payload(run_dir / CONFIG) != wanted:
+                problems.append(f"{run_dir} was trained with other settings than asked now; use another --out")
+            jobs.append(_Job(v, seed, configs, run_dir))
+    if problems:
+        raise ConfigError(f"nothing trained, {len(problems)} problem(s): " + "; ".join(problems))
+    AVGZSLData(jobs[0].configs[0])  # the dataset's folder and class splits, before any training
+    return jobs
+
+
+def _reorder(configs):
+    data_cfg, model_cfg, train_cfg = configs
+    return model_cfg, data_cfg, train_cfg
+
+
+def bench(variants: list[Variant], seeds: int, base: RunSpec, out: Path, pairs: list[tuple[str, str]] | None = None,
+          log: Callable[[str], None] = print, show_progress: bool = False, command: str | None = None) -> dict:
+    """Train (or reuse) every variant × seed under ``out`` and write ``bench.json`` / ``bench.md``."""
+    from neuro_av.training.engine import train_run
+
+    out = Path(out)
+    jobs = plan(variants, seeds, base, out)
+    results: dict[str, dict[str, list[float]]] = {v.label: {k: [] for k in METRIC_KEYS} for v in variants}
+    for done, job in enumerate(jobs, 1):
+        v, seed, run_dir = job.variant, job.seed, job.run_dir
+        data_cfg, model_cfg, train_cfg = job.configs
+        t0 = time.monotonic()
+        if (run_dir / METRICS).is_file():
+            metrics, how = read_metrics(run_dir / METRICS), "reused"
+        else:
+            metrics = train_run(run_dir, data_cfg, v.model, model_cfg, train_cfg,
+                                resume=(run_dir / STATE).is_file(), show_progress=show_progress,
+                                command=f"{command or 'neuro-av bench'}  [run {v.label} seed {seed}]")
+            how = f"trained in {time.monotonic() - t0:.0f} s"
+        for k in METRIC_KEYS:
+            results[v.label][k].append(float(metrics[k]))
+        log(f"bench [{done}/{len(jobs)}] {v.label} seed {seed}: S {metrics['S']:.2f} U {metrics['U']:.2f} "
+            f"HM {metrics['HM']:.2f} ZSL {metrics['ZSL']:.2f} ({how})")
     models = {label: {k: summarise(vals) for k, vals in r.items()} for label, r in results.items()}
     report = {"format": "neuro-av bench 1", "models": models, "seeds": list(range(seeds)),
               "settings": {"data": str(Path(base.data).resolve()), "dataset": base.dataset, "features": base.features,
@@ -116,6 +157,8 @@ def markdown(report: dict) -> str:
              "| model | S | U | HM | ZSL |", "|---|---:|---:|---:|---:|"]
     for label, r in report["models"].items():
         lines.append(f"| {label} | " + " | ".join(f"{r[k]['mean']:.2f} ± {r[k]['std']:.2f}" for k in METRIC_KEYS) + " |")
+    if n == 1:
+        lines += ["", "One seed: ± 0.00 is no spread; pass --seeds 3 or more to compare variants."]
     if report["comparisons"]:
         lines += ["", "Differences against the seed spread (|Δ mean| > σ₁ + σ₂):", ""]
         for c in report["comparisons"]:

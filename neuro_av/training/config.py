@@ -118,10 +118,15 @@ def build_configs(spec: RunSpec):
     from pathlib import Path
 
     from neuro_av.data.dataset import DataConfig
+    from neuro_av.data.paths import path_problem
+    from neuro_av.errors import DataError
     from neuro_av.models.registry import MODELS, ablation_overrides, make_config
 
     if spec.model not in MODELS:
         raise ConfigError(f"unknown model {spec.model!r}; known: {', '.join(sorted(MODELS))}")
+    problem = path_problem(Path(spec.data), "folder")
+    if problem and problem != "is missing":  # missing: DataConfig says so, with what to do
+        raise DataError(f"data root {spec.data} {problem}: pass the folder that holds <dataset>/")
     # absolute, so `evaluate` / `export` / `sim` find the data from any working directory
     data_cfg = DataConfig(root=str(Path(spec.data).resolve()), dataset=spec.dataset, features=spec.features,
                           layout=spec.layout, text_alignment=spec.text_alignment)

@@ -26,7 +26,7 @@ from neuro_av.data.dataset import AVGZSLData, DataConfig
 from neuro_av.data.features import ClipSet
 from neuro_av.errors import NeuroAVError
 from neuro_av.gzsl import GZSLResult, gzsl_evaluate
-from neuro_av.io import disk_error, folder_lock, notice, write_json
+from neuro_av.io import disk_error, folder_lock, write_json
 from neuro_av.models.base import TrainBatch, ZSLModel
 from neuro_av.models.registry import build_model
 from neuro_av.run import (
@@ -78,16 +78,15 @@ def model_payload(model_name: str, model_cfg, data_cfg: DataConfig, train_cfg: T
 
 class Trainer:
     def __init__(self, run_dir: Path, data_cfg: DataConfig, model_name: str, model_cfg, train_cfg: TrainConfig,
-                 resume: bool = False, show_progress: bool = True):
+                 resume: bool = False, show_progress: bool = True, data: AVGZSLData | None = None):
         self.run_dir = Path(run_dir)
         self.data_cfg, self.model_name, self.model_cfg, self.cfg = data_cfg, model_name, model_cfg, train_cfg
         self.dist = DistInfo.from_env()
         self.device = resolve_device(train_cfg.device, self.dist)
         self.show_progress = show_progress and self.dist.rank == 0
-        dims = (model_cfg.audio_dim, model_cfg.video_dim) if hasattr(model_cfg, "audio_dim") else None
-        self.data = AVGZSLData(data_cfg, expected_dims=dims)
+        self.data = data if data is not None else load_data(data_cfg, model_cfg)
         self.text = torch.from_numpy(np.asarray(self.data.text, dtype=np.float32))
-        self._sets: dict[str, tuple[ClipSet, list[int], list[int]]] = {}
+        self._sets: dict[str, tuple[ClipSet, list[int], list[int]]] = dict(getattr(self.data, "sets", {}))
         self.state = self._load_state() if resume else None
         self.stage1_lrs: list[float] = list(self.state["stage1_lrs"]) if self.state else []
         self.stage1_history = [GZSLResult(**r) for r in self.state["stage1_history"]] if self.state else []
@@ -230,30 +229,8 @@ class Trainer:
                 f"and would meet the same batch again: start again with a lower learning rate, e.g. {lower} with "
                 "--force (or another --out)")
 
-    def check_batches(self) -> None:
-        """BatchNorm cannot train on one clip: refuse a per-process batch of 1 before any work."""
-        per_rank = self.cfg.batch_size // self.dist.world
-        if per_rank >= 2:
-            return
-        model = build_model(self.model_name, self.model_cfg)
-        if any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
-            raise TrainingError(f"batch_size={self.cfg.batch_size} gives each of {self.dist.world} process(es) "
-                                f"{per_rank} clip(s) per batch, and {self.model_name}'s BatchNorm layers need at least 2: "
-                                f"use --set batch_size={2 * self.dist.world} or more")
-
-    def warn_small_sets(self) -> None:
-        """A set with fewer clips than classes gives recalls of single clips (or none): say so once."""
-        for name in ("val", "test"):
-            clips, seen, unseen = self.clipset(name)
-            present = len(np.unique(clips.targets))
-            if len(clips) < len(seen) + len(unseen) or present < len(seen) + len(unseen):
-                notice(f"the {name} set has {len(clips)} clips of {present} of its {len(seen) + len(unseen)} classes: "
-                       "too few to score S / U / HM reliably (classes without clips are left out of the means)")
-
     def run(self) -> dict:
         t0 = time.monotonic()
-        self.check_batches()
-        self.warn_small_sets()
         if self.dist.world > 1 and not torch.distributed.is_initialized():
             torch.distributed.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
         out = run_two_stage(self.fit, self.score, self.cfg.epochs, stage2_scored=self.cfg.stage2_lr == "plateau")
@@ -296,6 +273,27 @@ def _state_digest(model: torch.nn.Module) -> str:
     return h.hexdigest()
 
 
+def check_batches(model_name: str, model_cfg, train_cfg: TrainConfig, world: int) -> None:
+    """BatchNorm cannot train on one clip: refuse a per-process batch of 1 before any work."""
+    per_rank = train_cfg.batch_size // world
+    if per_rank >= 2:
+        return
+    model = build_model(model_name, model_cfg)
+    if any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        raise TrainingError(f"batch_size={train_cfg.batch_size} gives each of {world} process(es) {per_rank} clip(s) "
+                            f"per batch, and {model_name}'s BatchNorm layers need at least 2: use --set "
+                            f"batch_size={2 * world} or more")
+
+
+def load_data(data_cfg: DataConfig, model_cfg) -> AVGZSLData:
+    """The run's data with every protocol set read (and checked against the model's input dims)."""
+    dims = (model_cfg.audio_dim, model_cfg.video_dim) if hasattr(model_cfg, "audio_dim") else None
+    data = AVGZSLData(data_cfg, expected_dims=dims)
+    data.text  # noqa: B018  (read now: a missing vector is refused before training starts)
+    data.sets = {name: data.protocol_set(name) for name in ("train", "val", "train_val", "test")}
+    return data
+
+
 def train_run(run_dir: Path, data_cfg: DataConfig, model_name: str, model_cfg, train_cfg: TrainConfig,
               resume: bool = False, show_progress: bool = True, force: bool = False,
               command: str | None = None) -> dict:
@@ -308,19 +306,23 @@ def train_run(run_dir: Path, data_cfg: DataConfig, model_name: str, model_cfg, t
     if dist.rank != 0:  # rank 0 decides and writes; the others follow the same flags
         if resume and (run_dir / METRICS).is_file():
             return {**read_metrics(run_dir / METRICS), "already_finished": True}
-        return _train(run_dir, data_cfg, model_name, model_cfg, train_cfg, resume, show_progress)
-    with folder_lock(runfolder.precheck(run_dir, force, resume)):
+        data = load_data(data_cfg, model_cfg)
+        return _train(run_dir, data, data_cfg, model_name, model_cfg, train_cfg, resume, show_progress)
+    runfolder.precheck(run_dir, force, resume)
+    check_batches(model_name, model_cfg, train_cfg, dist.world)
+    with folder_lock(run_dir):
         how = runfolder.prepare(run_dir, wanted, resume, force)
         if how == "finished":
             return {**read_metrics(run_dir / METRICS), "already_finished": True}
+        data = load_data(data_cfg, model_cfg)  # bad data is refused before the folder is touched
         runfolder.log_start(run_dir, command or runfolder.command_line(), how)
         write_json({**wanted, "versions": library_versions(), "git_sha": git_sha(), "world_size": dist.world},
                    run_dir / CONFIG)
-        return _train(run_dir, data_cfg, model_name, model_cfg, train_cfg, how == "resume", show_progress)
+        return _train(run_dir, data, data_cfg, model_name, model_cfg, train_cfg, how == "resume", show_progress)
 
 
-def _train(run_dir, data_cfg, model_name, model_cfg, train_cfg, resume, show_progress) -> dict:
-    trainer = Trainer(run_dir, data_cfg, model_name, model_cfg, train_cfg, resume, show_progress)
+def _train(run_dir, data, data_cfg, model_name, model_cfg, train_cfg, resume, show_progress) -> dict:
+    trainer = Trainer(run_dir, data_cfg, model_name, model_cfg, train_cfg, resume, show_progress, data=data)
     try:
         return trainer.run()
     finally:
