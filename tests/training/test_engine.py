@@ -111,6 +111,12 @@ def test_non_finite_loss_stops_with_a_clear_message(small_data, tmp_path):
     assert proc.returncode != 0
     assert "loss became nan at stage 1, epoch 1 of 3, batch 1" in proc.stderr
     assert "nothing is kept" in proc.stderr and "--set lr=0.0001" in proc.stderr and "--resume" not in proc.stderr
+    assert not (tmp_path / "nan" / "state.pt").exists()
+    # the advice can be followed: the same folder restarts with other settings, no --force needed
+    again = subprocess.run(_train_cmd(small_data, tmp_path / "nan", extra=["--epochs", "1"]), capture_output=True,
+                           text=True, cwd=REPO)
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "nan" / "train.log").read_text().count("# neuro-av train") == 2
 
 
 def test_unknown_setting_and_model_are_named(small_data, tmp_path, capsys):
@@ -133,6 +139,7 @@ def test_torchrun_two_cpu_processes(small_data, tmp_path):
     proc = subprocess.run([*launcher, "-m", "neuro_av", "train", "--model", "avca", "--data", str(small_data),
                            "--out", str(out), *SMALL], capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("avca on SynthAV (test") == 1, proc.stdout  # only rank 0 prints the result
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["world_size"] == 2
     assert json.loads((out / "config.json").read_text())["world_size"] == 2
