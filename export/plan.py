@@ -43,6 +43,7 @@ class Population:
     spiking: bool = True  # False: a leaky integrator whose voltage is the read-out
     node_type: str = "CubaLIF"
     shape: tuple = ()  # the NIR node's shape (C, H, W for a conv layer); size = prod(shape)
+    source_params: dict = field(default_factory=dict)  # the NIR node's parameters, median per name (for diagnoses)
 
 
 @dataclass

@@ -20,7 +20,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from neuro_av.export import hybrid
+from neuro_av.export import backends
 from neuro_av.export.agreement import agreement_counts
+from neuro_av.export.backends import Deployable
+from neuro_av.export.fidelity import from_counts, layer_counts, merge_counts, summarise
+from neuro_av.export.plan import Record, Streams
 from neuro_av.export.deploy import Branch
 from neuro_av.sim.counts import layer_sums, merge_sums, per_clip
 from neuro_av.sim.energy import energy_report, reference_tables
@@ -28,7 +32,7 @@ from neuro_av.sim.energy import energy_report, reference_tables
 from neuro_av.gzsl import gzsl_evaluate
 from neuro_av.run import Run, clip_batch
 
-BACKENDS = ("norse", "lava-float", "lava-fixed")
+BACKENDS = ("norse", "lava-float", "lava-fixed", "torch-fixed")
 REFERENCE = "norse"
 RASTER_CLIP = 0  # the clip whose spikes the report plots
 
@@ -83,20 +87,14 @@ def _distances(run: Run, embeddings: list[np.ndarray], classes: torch.Tensor) ->
         return run.model.embedding_distances([torch.from_numpy(np.asarray(e)) for e in embeddings], classes).numpy()
 
 
-def _run_backend(name: str, branch: Branch, opts: SimOptions, streams, snn, snn_in, n: int):
-    """(spikes, Lava figures or None, seconds) of one backend."""
-    from neuro_av.export.lava.network import run_plan
+def deployable_run(run: Run, branch: Branch) -> Deployable:
+    """The run's exported branch for the backends; its Norse branch (float64) is the reference."""
+    snn = hybrid.partition(run).snn
 
-    t0 = time.perf_counter()
-    if name == "norse":
-        return hybrid.norse_reference(snn, snn_in), None, time.perf_counter() - t0
-    plan = branch.plan if name == "lava-float" else branch.fixed
-    bar = _bar(n, name, opts.progress)
-    lava = run_plan(plan, *streams, lanes=opts.lanes, progress=bar.update)
-    bar.close()
-    figures = {"lanes": lava.lanes, "builds": lava.builds, "lava_steps": lava.lava_steps, "build_s": lava.build_s,
-               "run_s": lava.run_s}
-    return lava.spikes, figures, time.perf_counter() - t0
+    def forward(streams: Streams) -> Record:
+        return Record(hybrid.norse_reference(snn, hybrid.snn_input(snn, *streams)), {}, {})
+
+    return Deployable(branch.graph, branch.plan, branch.fixed, forward, "run")
 
 
 def run_shard(run: Run, branch: Branch, opts: SimOptions) -> dict:
@@ -123,19 +121,20 @@ def run_shard(run: Run, branch: Branch, opts: SimOptions) -> dict:
         handles.append((len(sel), handle))
         bar.update(len(sel))
     bar.close()
-    streams = ({k: np.concatenate([c[k] for c in cur]) for k in cur[0]},
-               {k: np.concatenate([t[k] for t in thr]) for k in thr[0]}, np.concatenate(msk))
+    streams = Streams({k: np.concatenate([c[k] for c in cur]) for k in cur[0]},
+                      {k: np.concatenate([t[k] for t in thr]) for k in thr[0]}, np.concatenate(msk))
     classes = host.class_embeddings(np.asarray(run.data.text, dtype=np.float32))
-    snn = hybrid.partition(run).snn
-    snn_in = hybrid.snn_input(snn, *streams)
+    network = deployable_run(run, branch)
     raw = {"clips": int(len(mine)), "index": mine, "targets": clips.targets[mine], "backends": {},
            "seen": np.asarray(seen), "unseen": np.asarray(unseen), "steps": int(streams[2].shape[1])}
-    reference = None
-    for name in sorted(opts.backends, key=lambda b: b != REFERENCE):  # the reference first
-        spikes, lava, snn_s = _run_backend(name, branch, opts, streams, snn, snn_in, len(mine))
-        reference = spikes if name == REFERENCE else reference
-        if reference is None:
-            reference = hybrid.norse_reference(snn, snn_in)
+    names = list(dict.fromkeys([REFERENCE, *opts.backends]))  # the reference first, always
+    records = backends.run(names, network, streams, opts.lanes, lambda name, n: _bar(n, name, opts.progress).update)
+    reference = records[REFERENCE].spikes
+    offset = int(mine[0]) if len(mine) else 0
+    for name in opts.backends:
+        rec = records[name]
+        spikes = rec.spikes
+        lava = {k: rec.stats[k] for k in ("lanes", "builds", "lava_steps", "build_s", "run_s") if k in rec.stats} or None
         dists, start = [], 0
         for n, handle in handles:
             with meter if (meter and name == opts.backends[0]) else contextlib.nullcontext():
@@ -144,8 +143,10 @@ def run_shard(run: Run, branch: Branch, opts: SimOptions) -> dict:
             start += n
         raw["backends"][name] = {
             "distances": np.concatenate(dists).astype(np.float64),
-            "sums": layer_sums(branch.plan, streams[0], spikes, streams[2]),
-            "agree": list(agreement_counts(spikes, reference, streams[2])), "snn_s": snn_s, "lava": lava,
+            "sums": layer_sums(branch.plan, streams.currents, spikes, streams.mask),
+            "agree": list(agreement_counts(spikes, reference, streams[2])), "snn_s": rec.stats["seconds"], "lava": lava,
+            "fidelity_counts": {k: layer_counts(spikes[k], reference[k], streams[2], offset) for k in reference},
+            "chip_counts": rec.stats.get("chip_counts"),
             "raster": {k: np.argwhere(v[RASTER_CLIP] > 0).tolist() for k, v in spikes.items()} if index == 0 else None,
             "spikes": spikes if opts.save_spikes else None,
         }
@@ -175,12 +176,21 @@ def finalize(run: Run, branch: Branch, opts: SimOptions, parts: list[dict]) -> d
             "spikes": layers, "totals": totals, "synops": totals["synops"] + totals["graded_synops"],
             "energy_j": energy["neuromorphic"]["Loihi 1"]["total"], "energy": energy,
             "spike_agreement_vs_reference": same / max(total, 1),
+            "fidelity": summarise({k: from_counts(c) for k, c in
+                                   merge_counts([b["fidelity_counts"] for b in per]).items()}),
+            "chip_counts": None if per[0].get("chip_counts") is None else {
+                pop: {k: sum(b["chip_counts"][pop][k] for b in per) for k in c} for pop, c in per[0]["chip_counts"].items()},
+            "predictions": _predictions(dists, parts[0]["seen"], parts[0]["unseen"], run.beta),
             "snn_seconds": snn_s, "snn_clips_per_s": clips / snn_s if snn_s > 0 else None,
             "lava": per[0]["lava"] if len(per) == 1 else [b["lava"] for b in per],
         }
     if REFERENCE in backends:
+        ref_pred = backends[REFERENCE]["predictions"]
         for b in backends.values():
             b["delta_vs_reference"] = {k: b[k] - backends[REFERENCE][k] for k in ("S", "U", "HM", "ZSL")}
+            b["class_agreement_vs_reference"] = float(np.mean(b["predictions"] == ref_pred)) if len(ref_pred) else 1.0
+    for b in backends.values():
+        b.pop("predictions")
     return {
         "format": "neuro-av sim report 2",
         "kind": "run", "reference": REFERENCE, "run": str(run.run_dir.resolve()), "model": run.name,
@@ -195,6 +205,17 @@ def finalize(run: Run, branch: Branch, opts: SimOptions, parts: list[dict]) -> d
         "gpu_energy": parts[0].get("gpu_energy") if len(parts) == 1 else [p.get("gpu_energy") for p in parts],
         "versions": library_versions(),
     }
+
+
+def _predictions(dists: np.ndarray, seen: np.ndarray, unseen: np.ndarray, beta: float) -> np.ndarray:
+    """The class each clip is given, as :func:`neuro_av.gzsl.gzsl_evaluate` decides it: the nearest of
+    the split's classes after calibrated stacking (β added to every column but the unseen ones)."""
+    d = np.full(np.shape(dists), np.inf)
+    cols = np.concatenate([np.asarray(seen, int), np.asarray(unseen, int)])
+    d[:, cols] = np.asarray(dists, np.float64)[:, cols]
+    stack = np.ones(d.shape[1])
+    stack[np.asarray(unseen, int)] = 0.0
+    return np.argmin(d + beta * stack, axis=1)
 
 
 def _deployment(branch: Branch, opts: SimOptions, steps: int) -> dict:
@@ -224,7 +245,8 @@ def write_shard(raw: dict, folder: Path) -> None:
         arrays[f"{name}/distances"] = b["distances"]
         for layer, s in (b["spikes"] or {}).items():
             arrays[f"{name}/spikes/{layer}"] = s
-        meta["backends"][name] = {k: b[k] for k in ("sums", "agree", "snn_s", "lava", "raster")}
+        meta["backends"][name] = {k: b[k] for k in ("sums", "agree", "snn_s", "lava", "raster", "fidelity_counts",
+                                                    "chip_counts")}
         meta["backends"][name]["has_spikes"] = b["spikes"] is not None
     save_npz(Path(folder) / "raw.npz", arrays)
     write_json(meta, Path(folder) / "raw.json", indent=None)

@@ -34,12 +34,10 @@ SHARDS = "shards"
 
 
 def _needs(opts: SimOptions) -> tuple[str, ...]:
-    needs = ["nir"]
-    if any(b.startswith("lava") for b in opts.backends):
-        needs.append("lava")
-    if opts.host == "onnx":
-        needs.append("onnx")
-    return tuple(needs)
+    """Export targets the chosen backends declare, and ONNX for an ONNX host."""
+    from neuro_av.export import backends
+
+    return (*backends.needs(opts.backends), *(("onnx",) if opts.host == "onnx" else ()))
 
 
 def simulate_run(run_dir: Path, opts: SimOptions, out: Path, workers: int = 1,

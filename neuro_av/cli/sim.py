@@ -8,6 +8,8 @@ from pathlib import Path
 from neuro_av.data.spike_input import check_dt
 from neuro_av.errors import ConfigError
 
+BACKEND_NAMES = ("norse", "reference", "lava-float", "lava-fixed", "torch-fixed")  # = neuro_av.export.backends.NAMES
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -26,9 +28,12 @@ def register(sub) -> None:
         "  neuro-av sim --module my_net.py:build --input x.npy --backend all --out /tmp/mine   # your Norse network",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", nargs="?", help="a finished `neuro-av train` run folder (stft or mdft)")
-    p.add_argument("--backend", action="append", choices=["norse", "numpy", "reference", "lava-float", "lava-fixed",
-                                                          "all"],
-                   help="backend(s) to run (repeatable; default all)")
+    p.add_argument("--backend", action="append", choices=[*BACKEND_NAMES, "numpy", "all"],
+                   help="backend(s) to run (repeatable; default all that apply): norse (the source's own forward "
+                   "pass), reference (NumPy float64, a NIR file's reference; numpy is its old name), lava-float, "
+                   "lava-fixed (Lava, bit-accurate Loihi fixed point), torch-fixed (the same integers in torch)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="where torch-fixed runs (auto: a CUDA GPU when there is one)")
     p.add_argument("--split", default="test", choices=["test", "val", "train", "train_val"])
     p.add_argument("--limit", type=int, help="run this many clips of the split (a fixed-seed sample)")
     p.add_argument("--host", choices=["torch", "onnx"], default="torch", help="where pre and post run")
@@ -73,25 +78,23 @@ def run_sim(args) -> int:
     hardware = load_hardware(args.hardware)
     guard_lava_processes()
     tables = [load_table(Path(t)) for t in args.energy_table]
-    chosen = args.backend or ["all"]
+    chosen = [{"numpy": "reference"}.get(b, b) for b in (args.backend or ["all"])]
+    _set_device(args.device)
     if args.module:
         from neuro_av.data.spike_input import load_input
         from neuro_av.export.norse_module import load_user_module, parse
-        from neuro_av.sim.foreign import MODULE_BACKENDS, simulate_module
+        from neuro_av.sim.foreign import simulate_module
 
         if not args.input:
             raise ConfigError("--module needs --input X.npy")
         module = load_user_module(args.module)
         x = load_input(Path(args.input), parse(module, args.dt).input_width, owner="module")
-        backends = MODULE_BACKENDS if "all" in chosen else tuple(dict.fromkeys(chosen))
-        paths = simulate_module(module, x, backends, Path(args.out), tables, args.dt, args.save_spikes, args.lanes,
+        paths = simulate_module(module, x, chosen, Path(args.out), tables, args.dt, args.save_spikes, args.lanes,
                                 source=args.module, hardware=hardware)
     elif args.nir:
-        from neuro_av.sim.foreign import BACKENDS, simulate_graph
+        from neuro_av.sim.foreign import simulate_graph
 
-        alias = {"norse": "numpy", "reference": "numpy"}
-        backends = BACKENDS if "all" in chosen else tuple(dict.fromkeys(alias.get(b, b) for b in chosen))
-        paths = simulate_graph(Path(args.nir), args.input, args.dt, args.columns, backends, Path(args.out), tables,
+        paths = simulate_graph(Path(args.nir), args.input, args.dt, args.columns, chosen, Path(args.out), tables,
                                args.save_spikes, args.lanes, hardware)
     else:
         if not args.run:
@@ -99,9 +102,6 @@ def run_sim(args) -> int:
         from neuro_av.sim.cosim import BACKENDS, SimOptions
         from neuro_av.sim.shards import simulate_run
 
-        unknown = [b for b in chosen if b in ("numpy", "reference")]
-        if unknown:
-            raise ConfigError(f"--backend {unknown[0]} is for --nir graphs; a run's reference is norse")
         backends = BACKENDS if "all" in chosen else tuple(dict.fromkeys(chosen))
         opts = SimOptions(backends=backends, split=args.split, limit=args.limit, host=args.host, lanes=args.lanes,
                           save_spikes=args.save_spikes, energy_tables=tables, progress=not args.no_progress,
@@ -111,6 +111,16 @@ def run_sim(args) -> int:
             return 0
     print_summary(json.loads(paths["json"].read_text()), paths)
     return 0
+
+
+def _set_device(name: str) -> None:
+    import torch
+
+    from neuro_av.export.backends import get
+
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: torch sees no CUDA GPU here (use --device cpu)")
+    get("torch-fixed").device = "cuda" if name == "cuda" or (name == "auto" and torch.cuda.is_available()) else "cpu"
 
 
 def print_summary(report: dict, paths: dict) -> None:

@@ -64,8 +64,9 @@ def test_export_and_sim_of_a_module_from_the_command_line(tmp_path, capsys):
     report = json.loads((tmp_path / "sim" / "report.json").read_text())
     assert report["kind"] == "module" and report["reference"] == "norse"
     b = report["backends"]
-    assert set(b) == {"norse", "numpy", "lava-float", "lava-fixed"}
-    assert b["lava-float"]["spike_agreement_vs_reference"] == 1.0 and b["numpy"]["spike_agreement_vs_reference"] == 1.0
+    assert set(b) == {"norse", "reference", "lava-float", "lava-fixed", "torch-fixed"}
+    assert b["lava-float"]["spike_agreement_vs_reference"] == 1.0 and b["reference"]["spike_agreement_vs_reference"] == 1.0
+    assert b["torch-fixed"]["fidelity"] == b["lava-fixed"]["fidelity"]
     assert b["lava-float"]["readout_vs_reference"]["net.lif3"]["max_abs_diff"] < 1e-9
     assert b["lava-fixed"]["spike_agreement_vs_reference"] == pytest.approx(fid["lava_fixed_spike_agreement"])
     assert "read-out net.lif3" in capsys.readouterr().out

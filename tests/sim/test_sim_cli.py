@@ -23,10 +23,17 @@ def test_sim_all_backends_norse_reproduces_the_run_and_lava_float_equals_norse(t
     report = _report(out)
     metrics = json.loads((run / "metrics.json").read_text())
     b = report["backends"]
-    assert set(b) == {"norse", "lava-float", "lava-fixed"}
+    assert set(b) == {"norse", "lava-float", "lava-fixed", "torch-fixed"}
     for k in ("S", "U", "HM", "ZSL"):
         assert b["norse"][k] == pytest.approx(metrics[k], abs=1e-9)  # the hybrid is the trained model
         assert b["lava-float"][k] == b["norse"][k]
+        assert b["torch-fixed"][k] == b["lava-fixed"][k]
+    assert b["lava-float"]["fidelity"]["dice"] == 1.0 and b["lava-float"]["class_agreement_vs_reference"] == 1.0
+    for layer, f in b["lava-fixed"]["fidelity"]["layers"].items():  # Dice with its rates, per layer
+        assert {"dice", "dice_1step", "count_ratio", "rate", "rate_ref", "first_divergence"} <= set(f)
+        assert f["dice"] <= f["dice_1step"] + 1e-12 and f["rate_ref"] > 0, layer
+        assert b["torch-fixed"]["fidelity"]["layers"][layer] == f  # torch-fixed is lava-fixed, spike for spike
+    assert b["torch-fixed"]["chip_counts"] is not None
     assert b["lava-float"]["spike_agreement_vs_reference"] == 1.0
     assert 0.9 < b["lava-fixed"]["spike_agreement_vs_reference"] <= 1.0
     assert set(b["lava-fixed"]["delta_vs_reference"]) == {"S", "U", "HM", "ZSL"}
@@ -94,13 +101,14 @@ def test_foreign_nir_graph_report(shared_data, tmp_path):
                  "--columns", "0", "--dt", "1e-4", "--out", str(out), "--save-spikes"]) == 0
     report = _report(out)
     spikes = np.load(out / "spikes.npz")
-    assert set(spikes.files) == {"numpy/1", "lava-float/1", "lava-fixed/1"}
+    assert set(spikes.files) == {"reference/1", "lava-float/1", "lava-fixed/1", "torch-fixed/1"}
     assert spikes["lava-fixed/1"].shape == (1, 1000, 1) and spikes["lava-fixed/1"].sum() == 4
-    assert report["kind"] == "nir" and set(report["backends"]) == {"numpy", "lava-float", "lava-fixed"}
-    assert report["reference"] == "numpy"
+    assert report["kind"] == "nir" and set(report["backends"]) == {"reference", "lava-float", "lava-fixed", "torch-fixed"}
+    assert report["reference"] == "reference"
     for b in report["backends"].values():
         assert "HM" not in b and b["totals"]["spikes"] == 4 and b["spike_agreement_vs_reference"] == 1.0
-    assert report["backends"]["numpy"]["spikes"]["1"]["graded_synops"] == 34  # 34 input spikes × 1 target
+    assert all(b["fidelity"]["layers"]["1"]["dice"] == 1.0 for b in report["backends"].values())
+    assert report["backends"]["reference"]["spikes"]["1"]["graded_synops"] == 34  # 34 input spikes × 1 target
 
 
 def test_sim_input_errors_are_named(tmp_path, capsys, shared_data):
