@@ -123,6 +123,25 @@ def _set_device(name: str) -> None:
     get("torch-fixed").device = "cuda" if name == "cuda" or (name == "auto" and torch.cuda.is_available()) else "cpu"
 
 
+def _print_fidelity(report: dict) -> None:
+    """Spike Dice per layer of every non-reference backend, with the reference's firing rate."""
+    ref = report["reference"]
+    rows = {n: b["fidelity"]["layers"] for n, b in report["backends"].items() if n != ref and "fidelity" in b}
+    if not rows:
+        return
+    layers = list(next(iter(rows.values())))
+    print(f"  spike Dice per layer vs {ref} (±1 step in brackets; firing rate of {ref}):")
+    for layer in layers:
+        rate = next(iter(rows.values()))[layer]["rate_ref"]
+        cells = "  ".join(f"{n} {r[layer]['dice']:.4f} ({r[layer]['dice_1step']:.4f})" for n, r in rows.items())
+        print(f"    {layer:<16} rate {rate:6.2%}  {cells}")
+    agree = {n: b.get("class_agreement_vs_reference") for n, b in report["backends"].items() if n != ref}
+    if any(v is not None for v in agree.values()):
+        print(f"  predicted class as {ref}'s: " + ", ".join(f"{n} {v:.2%}" for n, v in agree.items() if v is not None))
+    for w in report.get("warnings", []):
+        print(f"  warning: {w}")
+
+
 def print_summary(report: dict, paths: dict) -> None:
     ref, acc = report["reference"], all("HM" in b for b in report["backends"].values())
     title = {"run": lambda: f"{report['model']} on {report['split']} ({report['clips']} clips, host {report['host']})",
@@ -137,6 +156,7 @@ def print_summary(report: dict, paths: dict) -> None:
         print(row + f"{b['spike_agreement_vs_reference']:8.2%} {b['totals']['spikes']:12,.0f} {b['synops']:12,.0f} "
               f"{b['energy_j'] * 1e6:28.3f} µJ")
     print(f"  (agreement: spike bins equal to the reference backend, {ref}; SynOps: spike and graded input events)")
+    _print_fidelity(report)
     from neuro_av.sim.report import loihi1_caveat
 
     if loihi1_caveat(report):
