@@ -149,7 +149,7 @@ class _Graph:
         return shape
 
     def _in_shapes(self, name: str, stack: tuple) -> list[tuple]:
-        ins = [self.shape(p, stack) for p in self.pred[name] if not self._closes_cycle(p, name)]
+        ins = [self.shape(p, stack) for p in self.pred[name] if (p, name) not in self.back_edges]
         sizes = {int(np.prod(s)) for s in ins}
         if len(sizes) > 1:
             raise NIRReadError(f"NIR node {name} sums inputs of different sizes "
@@ -160,8 +160,7 @@ class _Graph:
         params = [array(getattr(node, k)).shape for k in NEURON_PARAMS[type(node).__name__]
                   if getattr(node, k, None) is not None]
         biggest = max(params, key=lambda s: int(np.prod(s)), default=())
-        self.shapes[name] = biggest  # provisional: a recurrent path back to this node needs its shape
-        ins = [s for s in self._in_shapes(name, stack + (name,))]
+        ins = self._in_shapes(name, stack + (name,))  # back edges are left out, so no cycle leads back here
         if ins:
             shape = max(ins, key=len)
             if int(np.prod(biggest)) not in (1, int(np.prod(shape))):
@@ -169,9 +168,6 @@ class _Graph:
                                    f"its input has shape {shape}")
             return shape
         return biggest if biggest else (1,)
-
-    def _closes_cycle(self, src: str, dst: str) -> bool:
-        return (src, dst) in self.back_edges
 
     # -- cycles -----------------------------------------------------------------------------
     def find_back_edges(self) -> None:
@@ -309,7 +305,7 @@ def compile_graph(graph: nir.NIRGraph, dt_s: float, notices: list[str] | None = 
             if isinstance(src_node, READOUT_NODES):
                 raise NIRReadError(f"NIR node {name} is fed by the read-out {src} ({type(src_node).__name__}); a read-out "
                                    "never spikes, so nothing can follow it")
-            n_src = int(np.prod(g.shape(src)))
+            n_src = g._size(src)
             w = np.eye(pops[name].size) if m is None else m
             if w.shape != (pops[name].size, n_src):
                 raise NIRReadError(f"NIR node {name} ({pops[name].size} neurons) is fed {n_src} values by {src} "

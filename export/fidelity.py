@@ -89,17 +89,6 @@ def fidelity(got: dict[str, np.ndarray], ref: dict[str, np.ndarray], mask: np.nd
     return summarise({k: layer_fidelity(got[k], ref[k], mask) for k in ref})
 
 
-def ladder(records: dict[str, dict[str, np.ndarray]], mask: np.ndarray) -> list[dict]:
-    """Each rung (in the order given, the first the reference) against the one before and the first."""
-    names = list(records)
-    out = []
-    for i, name in enumerate(names[1:], start=1):
-        out.append({"backend": name, "vs_previous": names[i - 1],
-                    "previous": fidelity(records[name], records[names[i - 1]], mask),
-                    "reference": fidelity(records[name], records[names[0]], mask)})
-    return out
-
-
 def activity_warnings(spikes: dict[str, np.ndarray], mask: np.ndarray, where: str) -> list[str]:
     """A line for every layer that never fires or fires on every valid step of every neuron."""
     out = []

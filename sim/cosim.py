@@ -128,7 +128,7 @@ def run_shard(run: Run, branch: Branch, opts: SimOptions) -> dict:
     raw = {"clips": int(len(mine)), "index": mine, "targets": clips.targets[mine], "backends": {},
            "seen": np.asarray(seen), "unseen": np.asarray(unseen), "steps": int(streams[2].shape[1])}
     names = list(dict.fromkeys([REFERENCE, *opts.backends]))  # the reference first, always
-    records = backends.run(names, network, streams, opts.lanes, lambda name, n: _bar(n, name, opts.progress).update)
+    records = backends.run(names, network, streams, opts.lanes, lambda name, n: _bar(n, name, opts.progress))
     reference = records[REFERENCE].spikes
     offset = int(mine[0]) if len(mine) else 0
     for name in opts.backends:

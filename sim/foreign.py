@@ -78,14 +78,19 @@ def _report(net: Deployable, x: np.ndarray, backends, tables, lanes, header: dic
     return paths
 
 
-def deployable_graph(graph, dt_s: float, x: np.ndarray, log=print) -> Deployable:
-    """A NIR graph (any tool's) compiled, with a fixed-point plan calibrated on ``x`` itself."""
+def _single_input_plan(graph, dt_s: float, where: str, log=print):
+    """The graph compiled (its notices printed); one line if it has more than one input."""
     plan = compile_graph(graph, dt_s)
     for n in plan.notices:
         log(f"sim: notice: {n}")
     if len(plan.inputs) != 1:
-        raise DataError(f"the graph has {len(plan.inputs)} inputs; --nir runs graphs with one input (neuro-av "
+        raise DataError(f"{where} has {len(plan.inputs)} inputs; --nir runs graphs with one input (neuro-av "
                         "writes each chain of a branch as its own snn.<chain>.nir)")
+    return plan
+
+
+def deployable_graph(graph, plan, x: np.ndarray) -> Deployable:
+    """A compiled NIR graph (any tool's) with a fixed-point plan calibrated on ``x`` itself."""
     (inp,) = plan.inputs
     return Deployable(graph, plan, quantise_on_input(plan, {inp: x}), None, "nir")
 
@@ -95,11 +100,10 @@ def simulate_nir(graph, x: np.ndarray, out_dir: Path, backends=("all",), dt_s: f
                  log=print) -> dict:
     """A NIR graph object (e.g. what a peer's ``to_nir`` returned) on input ``x``: the report's paths."""
     dt = dt_of(graph, source, dt_s)
-    plan = compile_graph(graph, dt)
+    plan = _single_input_plan(graph, dt, source, log)
     x = check_input(x, next(iter(plan.inputs.values())), owner="graph")
-    net = deployable_graph(graph, dt, x, log)
     header = {"kind": "nir", "graph": source, "dt_s": dt}
-    return _report(net, x, backends, tables, lanes, header, out_dir, save, hardware, log)
+    return _report(deployable_graph(graph, plan, x), x, backends, tables, lanes, header, out_dir, save, hardware, log)
 
 
 def simulate_graph(graph_path: Path, input_path, dt_s, columns, backends, out_dir: Path, tables,
@@ -108,12 +112,9 @@ def simulate_graph(graph_path: Path, input_path, dt_s, columns, backends, out_di
         raise DataError("--nir needs --input SPIKES (.npy or .csv)")
     check_dt(dt_s)
     graph, dt = read_graph(graph_path, dt_s)
-    plan = compile_graph(graph, dt)
-    if len(plan.inputs) != 1:
-        raise DataError(f"{graph_path} has {len(plan.inputs)} inputs; --nir runs graphs with one input (neuro-av "
-                        "writes each chain of a branch as its own snn.<chain>.nir)")
+    plan = _single_input_plan(graph, dt, str(graph_path), log)
     x = load_input(Path(input_path), next(iter(plan.inputs.values())), columns, owner="graph")
-    net = deployable_graph(graph, dt, x, log)
+    net = deployable_graph(graph, plan, x)
     header = {"kind": "nir", "graph": str(Path(graph_path).resolve()), "input": str(Path(input_path).resolve()),
               "dt_s": dt}
     return _report(net, x, backends, tables, lanes, header, out_dir, save, hardware, log)

@@ -104,12 +104,17 @@ def needs(names) -> tuple[str, ...]:
 
 
 def run(names, network: Deployable, streams: Streams, lanes: int | None = None,
-        bar: Callable[[str, int], Callable[[int], None]] | None = None) -> dict[str, Record]:
-    """Every backend of ``names`` on ``streams``; each record's ``stats`` has ``seconds``."""
+        bar: Callable[[str, int], object] | None = None) -> dict[str, Record]:
+    """Every backend of ``names`` on ``streams``; each record's ``stats`` has ``seconds``. ``bar(name,
+    clips)`` makes a progress bar (``update(n)``, ``close()``) for each backend."""
     out = {}
     for name in names:
         t0 = time.perf_counter()
         progress = bar(name, streams.clips) if bar else None
-        rec = get(name).run(network, streams, lanes, progress)
+        try:
+            rec = get(name).run(network, streams, lanes, progress.update if progress else None)
+        finally:
+            if progress:
+                progress.close()
         out[name] = Record(rec.spikes, rec.voltages, {**(rec.stats or {}), "seconds": time.perf_counter() - t0})
     return out
