@@ -7,8 +7,10 @@ for NIR tools that take one input), ``lava_fixed.npz`` (the fixed-point integers
 ``pre.onnx`` / ``post.onnx`` for a run's host parts.
 
 Fidelity is measured on ``check_clips`` test clips drawn class by class with a fixed seed: the
-reference (Norse, float64) vs Lava float and Lava fixed point (fraction of valid spike bins that
-agree, per layer too, and the relative change of the clip embeddings ``post`` computes from them),
+reference (Norse, float64) vs Lava float, Lava fixed point and torch-fixed, run through the backend
+routine ``neuro-av sim`` uses (spike Dice per layer with firing rates, the fraction of valid spike bins
+that agree, whether torch-fixed equals lava-fixed, and the relative change of the clip embeddings
+``post`` computes from Lava fixed point's spikes),
 every netx chain, clip and layer vs the static-threshold float model it encodes, and ONNX vs
 torch. The fixed-point scales come from ``CALIBRATION_CLIPS`` training clips drawn the same way;
 every value the host clips and every 24-bit wrap or saturation on chip is counted on the
@@ -28,7 +30,10 @@ from typing import Callable
 import nir
 import numpy as np
 import torch
-from neuro_av.export import hybrid
+from neuro_av.export import backends, hybrid
+from neuro_av.export.backends import Deployable
+from neuro_av.export.fidelity import activity_warnings, fidelity
+from neuro_av.export.plan import Streams
 from neuro_av.export.agreement import per_layer_agreement, spike_agreement
 from neuro_av.export.lava.fixed_point import (
     FixedPlan,
@@ -172,6 +177,29 @@ def netx_fidelity(plan: LavaPlan, input_peak: dict, currents: dict, mask: np.nda
                    "agreement": float(np.mean(written)) if written else None, "chains": per_chain}
 
 
+def backend_fidelity(graph, plan: LavaPlan, fixed: FixedPlan, streams: Streams, reference: dict,
+                     log: Callable[[str], None]) -> tuple[dict, dict]:
+    """Lava float, Lava fixed point and torch-fixed on the check streams, through the same backend
+    routine as ``neuro-av sim``: (fidelity entries against ``reference`` spikes, records by backend)."""
+    net = Deployable(graph, plan, fixed)
+    records = {}
+    for name in ("lava-float", "lava-fixed", "torch-fixed"):
+        log(f"export: {name} on {streams.clips} check clip(s)")
+        records.update(backends.run([name], net, streams))
+    spikes = {n: r.spikes for n, r in records.items()}
+    mask = streams.mask
+    warnings = activity_warnings(reference, mask, "check clips")
+    for w in warnings:
+        log(f"export: warning: {w}")
+    return {"lava_float_spike_agreement": spike_agreement(reference, spikes["lava-float"], mask),
+            "lava_fixed_spike_agreement": spike_agreement(reference, spikes["lava-fixed"], mask),
+            "lava_fixed_layer_agreement": per_layer_agreement(reference, spikes["lava-fixed"], mask),
+            "spike_dice": {n: fidelity(s, reference, mask) for n, s in spikes.items()},
+            "torch_fixed_equals_lava_fixed": all(np.array_equal(spikes["torch-fixed"][k], spikes["lava-fixed"][k])
+                                                 for k in spikes["lava-fixed"]),
+            "warnings": warnings}, records
+
+
 def write_deployment(plan, graph, steps: int | None, out_dir: Path, hardware: tuple = (),
                      log: Callable[[str], None] = print, input_bits: int = 8, spike_inputs=()) -> dict:
     """``deployment.json``: the placement on each target and the host-chip link (printed in short);
@@ -211,8 +239,6 @@ def _embedding_change(post, batch, state, ref: list[torch.Tensor], snn, spikes) 
 
 def export_run(run: Run, targets: tuple[str, ...], out_dir: Path | None = None, check_clips: int = 16,
                log: Callable[[str], None] = print, hardware: tuple = ()) -> dict:
-    from neuro_av.export.lava.network import run_plan
-
     from neuro_av.versions import library_versions
 
     unknown = [t for t in targets if t not in TARGETS]
@@ -240,20 +266,15 @@ def export_run(run: Run, targets: tuple[str, ...], out_dir: Path | None = None, 
                 "reference": "norse (float64)", "reference_rates": firing_rates(reference, mask)}
     quantisation = None
     if "lava" in targets:
-        log(f"export: Lava float on {mask.shape[0]} test clips")
-        lava_float = run_plan(plan, currents, thresholds, mask=mask).spikes
-        fidelity["lava_float_spike_agreement"] = spike_agreement(reference, lava_float, mask)
-        log("export: Lava fixed point")
         fixed = quantise(plan, input_peak=calibration["input_peak"], threshold_peak=calibration["threshold_peak"])
         fixed.report["calibration"] = calibration
         fixed.report["saturation"] = saturation_report(fixed, {"calibration": cal, "check": (currents, thresholds, mask)})
         for w in fixed.report["saturation"]["warnings"]:
             log(f"export: warning: {w}")
-        lava_fixed = run_plan(fixed, currents, thresholds, mask=mask).spikes
-        fidelity["lava_fixed_spike_agreement"] = spike_agreement(reference, lava_fixed, mask)
-        fidelity["lava_fixed_layer_agreement"] = per_layer_agreement(reference, lava_fixed, mask)
+        checks, records = backend_fidelity(graph, plan, fixed, Streams(currents, thresholds, mask), reference, log)
+        fidelity.update(checks)
         fidelity["lava_fixed_embedding_rel_change"] = _embedding_change(post, batch, state, ref_embeddings, snn,
-                                                                        lava_fixed)
+                                                                        records["lava-fixed"].spikes)
         save_fixed(fixed, out_dir / FIXED_FILE)
         files.append({"path": FIXED_FILE, "kind": "lava-fixed-params"})
         quantisation = fixed.report

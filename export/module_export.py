@@ -12,13 +12,10 @@ from typing import Callable
 
 import numpy as np
 import torch
-from neuro_av.export.agreement import (
-    per_layer_agreement,
-    readout_errors,
-    spike_agreement,
-)
+from neuro_av.export.agreement import readout_errors
 from neuro_av.export.deploy import (
     DEPLOYMENT_FILE,
+    backend_fidelity,
     FIXED_FILE,
     MANIFEST,
     NIR_FILE,
@@ -31,6 +28,7 @@ from neuro_av.export.deploy import (
 )
 from neuro_av.export.lava.fixed_point import quantise_on_input, save_fixed
 from neuro_av.export.lava.plan import plan_from_nir
+from neuro_av.export.plan import static_streams
 from neuro_av.export.nir_graph import read_graph
 from neuro_av.export.norse_module import parse, reference, to_nir
 
@@ -47,8 +45,6 @@ def export_module(module: torch.nn.Module, x: np.ndarray, out_dir: Path, targets
                   log: Callable[[str], None] = print, hardware: tuple = ()) -> dict:
     """Export ``module`` (see :mod:`neuro_av.export.norse_module`) with ``x`` (B, T, N) as calibration
     and check input; returns the manifest."""
-    from neuro_av.export.lava.network import run_plan
-
     from neuro_av.versions import library_versions
 
     unknown = [t for t in targets if t not in TARGETS]
@@ -71,20 +67,15 @@ def export_module(module: torch.nn.Module, x: np.ndarray, out_dir: Path, targets
                 "float64)", "reference_rates": firing_rates(ref.spikes, mask)}
     quantisation = None
     if "lava" in targets:
-        log("export: Lava float")
-        lava_float = run_plan(plan, currents, mask=mask)
-        fidelity["lava_float_spike_agreement"] = spike_agreement(ref.spikes, lava_float.spikes, mask)
-        fidelity["lava_float_readout"] = readout_errors(lava_float.voltages, ref.voltages)
-        log("export: Lava fixed point")
         fixed = quantise_on_input(plan, currents)  # as `neuro-av sim --module` calibrates
         fixed.report["calibration"] = {"clips": int(x.shape[0]), "source": "the --input file"}
         fixed.report["saturation"] = saturation_report(fixed, {"input": (currents, {}, mask)})
         for w in fixed.report["saturation"]["warnings"]:
             log(f"export: warning: {w}")
-        lava_fixed = run_plan(fixed, currents, mask=mask)
-        fidelity["lava_fixed_spike_agreement"] = spike_agreement(ref.spikes, lava_fixed.spikes, mask)
-        fidelity["lava_fixed_layer_agreement"] = per_layer_agreement(ref.spikes, lava_fixed.spikes, mask)
-        fidelity["lava_fixed_readout"] = readout_errors(lava_fixed.voltages, ref.voltages)
+        checks, records = backend_fidelity(graph, plan, fixed, static_streams(plan, currents, mask), ref.spikes, log)
+        fidelity.update(checks)
+        fidelity["lava_float_readout"] = readout_errors(records["lava-float"].voltages, ref.voltages)
+        fidelity["lava_fixed_readout"] = readout_errors(records["lava-fixed"].voltages, ref.voltages)
         save_fixed(fixed, out_dir / FIXED_FILE)
         files.append({"path": FIXED_FILE, "kind": "lava-fixed-params"})
         quantisation = fixed.report

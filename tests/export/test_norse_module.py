@@ -57,6 +57,9 @@ def test_export_and_sim_of_a_module_from_the_command_line(tmp_path, capsys):
     assert "recurrent" in manifest["fidelity"]["netx"]["chains"]["net"]["reason"]  # netx cannot say it: named
     fid = manifest["fidelity"]
     assert fid["lava_float_spike_agreement"] == 1.0 and fid["lava_float_readout"]["net.lif3"]["max_abs_diff"] < 1e-9
+    assert fid["torch_fixed_equals_lava_fixed"] is True and fid["spike_dice"]["lava-float"]["dice"] == 1.0
+    for layer, f in fid["spike_dice"]["lava-fixed"]["layers"].items():  # Dice comes with its firing rates
+        assert f["rate_ref"] > 0 and f["dice"] <= f["dice_1step"] + 1e-12, layer
     assert 0.8 < fid["lava_fixed_spike_agreement"] < 1.0
     assert all(0 < r < 1 for r in fid["reference_rates"].values()), fid["reference_rates"]
     assert main(["sim", "--module", spec, "--input", str(tmp_path / "x.npy"), "--backend", "all",
