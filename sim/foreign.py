@@ -102,7 +102,7 @@ def simulate_nir(graph, x: np.ndarray, out_dir: Path, backends=("all",), dt_s: f
     dt = dt_of(graph, source, dt_s)
     plan = _single_input_plan(graph, dt, source, log)
     x = check_input(x, next(iter(plan.inputs.values())), owner="graph")
-    header = {"kind": "nir", "graph": source, "dt_s": dt}
+    header = {"kind": "nir", "graph": source, "input": f"an array of shape {tuple(x.shape)} given in Python", "dt_s": dt}
     return _report(deployable_graph(graph, plan, x), x, backends, tables, lanes, header, out_dir, save, hardware, log)
 
 

@@ -124,17 +124,18 @@ def _set_device(name: str) -> None:
 
 
 def _print_fidelity(report: dict) -> None:
-    """Spike Dice per layer of every non-reference backend, with the reference's firing rate."""
+    """Spike Dice per layer of every non-reference backend (±1-step Dice after the slash), beside the
+    reference's firing rate; a table that fits 100 columns for up to four backends."""
     ref = report["reference"]
     rows = {n: b["fidelity"]["layers"] for n, b in report["backends"].items() if n != ref and "fidelity" in b}
     if not rows:
         return
-    layers = list(next(iter(rows.values())))
-    print(f"  spike Dice per layer vs {ref} (±1 step in brackets; firing rate of {ref}):")
-    for layer in layers:
+    print(f"  spike Dice vs {ref} per layer (Dice / Dice within ±1 step), beside {ref}'s firing rate:")
+    print(f"    {'layer':<14} {'rate':>7}  " + "  ".join(f"{n:>13}" for n in rows))
+    for layer in next(iter(rows.values())):
         rate = next(iter(rows.values()))[layer]["rate_ref"]
-        cells = "  ".join(f"{n} {r[layer]['dice']:.4f} ({r[layer]['dice_1step']:.4f})" for n, r in rows.items())
-        print(f"    {layer:<16} rate {rate:6.2%}  {cells}")
+        cells = "  ".join(f"{r[layer]['dice']:.4f}/{r[layer]['dice_1step']:.4f}" for r in rows.values())
+        print(f"    {layer[:14]:<14} {rate:7.2%}  {cells}")
     agree = {n: b.get("class_agreement_vs_reference") for n, b in report["backends"].items() if n != ref}
     if any(v is not None for v in agree.values()):
         print(f"  predicted class as {ref}'s: " + ", ".join(f"{n} {v:.2%}" for n, v in agree.items() if v is not None))

@@ -101,3 +101,45 @@ def test_spyx_style_nested_recurrent_graph(tmp_path):
     x = np.random.default_rng(1).normal(0, 1, (2, 30, 3))
     ref = simulate(plan, {"input": x})
     assert ref.spikes["rnn.lif"].any()
+
+
+def test_simulate_nir_takes_sinabs_graph_object(tmp_path):
+    """The Python API runs the graph object sinabs' to_nir returned, repairs printed as notices."""
+    pytest.importorskip("sinabs")
+    import json
+
+    from sinabs.nir import to_nir
+
+    from neuro_av.sim.foreign import simulate_nir
+
+    printed = []
+    graph = to_nir(_sinabs_net(2), torch.rand(2, 2, 8, 8))
+    x = spikes((2, 12, 128), 0.4, seed=0)
+    paths = simulate_nir(graph, x, tmp_path / "sim", backends=("reference", "torch-fixed"), dt_s=1e-3,
+                         source="sinabs graph", log=printed.append)
+    report = json.loads(paths["json"].read_text())
+    assert any("Flatten" in n for n in report["notices"]) and any("notice" in line for line in printed)
+    assert report["backends"]["reference"]["fidelity"]["dice"] == 1.0
+    assert report["backends"]["reference"]["totals"]["spikes"] > 0
+
+
+def test_silent_rockpool_layer_is_explained():
+    """Rockpool writes w_in = 1 with exponential decays: read as NIR says, its second layer never
+    fires on this input, and the warning says what the parameters look like."""
+    pytest.importorskip("rockpool")
+    from rockpool.nn.combinators import Sequential
+    from rockpool.nn.modules import LIFTorch, LinearTorch
+    from rockpool.nn.modules.torch.nir import to_nir
+
+    from neuro_av.export.plan import static_streams
+    from neuro_av.export.silence import silence_hints
+
+    torch.manual_seed(0)
+    graph = to_nir(Sequential(LinearTorch((3, 4)), LIFTorch(4, dt=1e-3), LinearTorch((4, 2)), LIFTorch(2, dt=1e-3)))
+    plan = compile_graph(graph, 1e-3)
+    x = spikes((2, 50, 3), 0.5, seed=0)
+    streams = static_streams(plan, {"input": x})
+    ref = simulate(plan, *streams)
+    assert ref.spikes["1_LIFTorch"].any() and not ref.spikes["3_LIFTorch"].any()
+    (hint,) = silence_hints(plan, ref, streams)
+    assert hint.startswith("layer 3_LIFTorch never fired") and "w_in = 1" in hint and "Rockpool" in hint

@@ -4,6 +4,8 @@ spike for spike on the reference and on Lava float. Where snnTorch's semantics a
 a test pins it."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -37,23 +39,47 @@ def _compare(got: dict, peer: dict) -> None:
 CASES = [(snntorch_conv_net, (2, 8, 8), 0.4), (snntorch_dense_net, (6,), 0.3), (snntorch_recurrent_net, (6,), 0.3)]
 
 
-@pytest.mark.parametrize("build,in_shape,rate", CASES, ids=["conv-leaky-avgpool", "synaptic-leaky", "rleaky"])
-def test_reference_equals_snntorch(tmp_path, build, in_shape, rate):
+def _equals_snntorch(tmp_path, build, in_shape, rate, clips, steps, seed, run):
+    """``run(plan, x (B, T, N))`` gives snnTorch's own spikes on every layer."""
     plan = _export(build(), in_shape, tmp_path / "net.nir")
-    x = spikes((4, 24, *in_shape), rate, seed=1)
-    ref = simulate(plan, {"input": x.reshape(4, 24, -1)})
-    _compare(ref.spikes, snntorch_forward(build(), x))
+    x = spikes((clips, steps, *in_shape), rate, seed=seed)
+    _compare(run(plan, x.reshape(clips, steps, -1)).spikes, snntorch_forward(build(), x))
+
+
+IDS = ["conv-leaky-avgpool", "synaptic-leaky", "rleaky"]
+
+
+@pytest.mark.parametrize("build,in_shape,rate", CASES, ids=IDS)
+def test_reference_equals_snntorch(tmp_path, build, in_shape, rate):
+    _equals_snntorch(tmp_path, build, in_shape, rate, 4, 24, 1, lambda plan, x: simulate(plan, {"input": x}))
 
 
 @pytest.mark.lava
-@pytest.mark.parametrize("build,in_shape,rate", CASES, ids=["conv-leaky-avgpool", "synaptic-leaky", "rleaky"])
+@pytest.mark.parametrize("build,in_shape,rate", CASES, ids=IDS)
 def test_lava_float_equals_snntorch(tmp_path, build, in_shape, rate):
     from neuro_av.export.lava.network import run_plan
 
-    plan = _export(build(), in_shape, tmp_path / "net.nir")
-    x = spikes((3, 16, *in_shape), rate, seed=2)
-    got = run_plan(plan, {"input": x.reshape(3, 16, -1)})
-    _compare(got.spikes, snntorch_forward(build(), x))
+    _equals_snntorch(tmp_path, build, in_shape, rate, 3, 16, 2, lambda plan, x: run_plan(plan, {"input": x}))
+
+
+def test_plan_and_sim_take_the_conv_graph(tmp_path, capsys):
+    """`neuro-av plan` places snnTorch's conv network; `neuro-av sim --nir` runs it with torch-fixed."""
+    import nir
+    from snntorch.export_nir import export_to_nir
+
+    from neuro_av.cli.main import main
+
+    nir.write(str(tmp_path / "conv.nir"), export_to_nir(snntorch_conv_net(), torch.zeros(1, 2, 8, 8), ignore_dims=[0]))
+    assert main(["plan", str(tmp_path / "conv.nir"), "--dt", str(DT), "--spike-input", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["network"]["neurons"] == 256 + 5 and plan["targets"]["loihi1"]["fits"]
+    np.save(tmp_path / "x.npy", spikes((2, 12, 128), 0.4, seed=0))
+    assert main(["sim", "--nir", str(tmp_path / "conv.nir"), "--input", str(tmp_path / "x.npy"), "--dt", str(DT),
+                 "--backend", "reference", "--backend", "torch-fixed", "--out", str(tmp_path / "sim"),
+                 "--no-progress"]) == 0
+    report = json.loads((tmp_path / "sim" / "report.json").read_text())
+    assert set(report["backends"]) == {"reference", "torch-fixed"}
+    assert report["backends"]["torch-fixed"]["fidelity"]["layers"]["1"]["rate_ref"] > 0
 
 
 def test_conv_plan_keeps_what_the_synapses_were(tmp_path):
