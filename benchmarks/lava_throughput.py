@@ -41,24 +41,14 @@ def main() -> None:
     args = ap.parse_args()
 
     import numpy as np
-    import torch
-    from neuro_av.export import hybrid
-    from neuro_av.export.deploy import ensure_export
+    from exported_run import test_streams
     from neuro_av.export.lava.network import run_plan
 
     from neuro_av.io import write_json
-    from neuro_av.lava_compat import guard_lava_processes
-    from neuro_av.run import clip_batch, load_run
     from neuro_av.versions import machine_info
 
-    guard_lava_processes()
-    run = load_run(Path(args.run))
-    branch = ensure_export(run, ("nir", "lava"))
-    clips = run.data.protocol_set("test")[0]
-    n = min(args.clips or len(clips), len(clips))
-    with torch.no_grad():
-        snn_in, _ = hybrid.partition(run).pre(clip_batch(clips, np.arange(n)))
-    currents, thresholds, mask = hybrid.streams(snn_in)
+    run, branch, (currents, thresholds, mask) = test_streams(Path(args.run), args.clips)
+    n = mask.shape[0]
 
     def clip(i):
         return ({k: v[i:i + 1] for k, v in currents.items()},

@@ -45,25 +45,18 @@ def main() -> None:
 
     import numpy as np
     import torch
+    from exported_run import test_streams
     from neuro_av.export import hybrid
-    from neuro_av.export.deploy import ensure_export
     from neuro_av.export.lava.network import run_plan
     from neuro_av.export.plan import Streams
     from neuro_av.export.torch_fixed import run_fixed_torch
 
     from neuro_av.io import write_json
-    from neuro_av.lava_compat import guard_lava_processes
-    from neuro_av.run import clip_batch, load_run
     from neuro_av.versions import machine_info
 
-    guard_lava_processes()
-    run = load_run(Path(args.run))
-    branch = ensure_export(run, ("nir", "lava"))
-    clips = run.data.protocol_set("test")[0]
+    run, branch, streams = test_streams(Path(args.run))
+    small = Streams(*streams)
     snn = hybrid.partition(run).snn
-    with torch.no_grad():
-        snn_in, _ = hybrid.partition(run).pre(clip_batch(clips, np.arange(len(clips))))
-    small = Streams(*hybrid.streams(snn_in))
     reps = -(-args.large // small.clips)
     large = Streams({k: np.tile(v, (reps, 1, 1))[:args.large] for k, v in small.currents.items()},
                     {k: (np.tile(v, (reps, 1, 1))[:args.large] if v.shape[0] > 1 else v)
