@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from helpers import tiny_synthetic
 from neuro_av.cli.main import main
-from neuro_av.data.synth import SynthConfig, write_synthetic
 
 TINY = {"stft": ["--set", "snn_widths=24,16", "--set", "token_dim=32", "--set", "heads=2", "--set", "dim_head=16",
                  "--set", "tucker_scales=8", "--set", "tucker_rank=2", "--set", "slots=4"],
@@ -17,8 +17,7 @@ SHORT = ["--epochs", "2", "--set", "batches_per_epoch=3", "--set", "batch_size=3
 
 
 def make_data(root: Path) -> Path:
-    write_synthetic(root, SynthConfig(clips_per_class=6, held_out_per_class=2))
-    return root
+    return tiny_synthetic(root)
 
 
 def train_tiny(data: Path, out: Path, model: str) -> Path:

@@ -18,3 +18,11 @@ def run_python(code: str, timeout: float = 300) -> subprocess.CompletedProcess:
     """
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
                           cwd=tempfile.gettempdir())
+
+
+def tiny_synthetic(root: Path) -> Path:
+    """The embedded benchmark at its smallest useful size (6 clips per class), written to ``root``."""
+    from neuro_av.data.synth import SynthConfig, write_synthetic
+
+    write_synthetic(root, SynthConfig(clips_per_class=6, held_out_per_class=2))
+    return root

@@ -11,14 +11,13 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from helpers import REPO
+from helpers import REPO, tiny_synthetic
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
 from data_fixtures import small_splits, write_dataset  # noqa: E402
 
 from neuro_av.cli.main import main  # noqa: E402
 from neuro_av.data.dataset import AVGZSLData, DataConfig  # noqa: E402
-from neuro_av.data.synth import SynthConfig, write_synthetic  # noqa: E402
 from neuro_av.errors import DataError  # noqa: E402
 
 SPL = small_splits(["Archery", "Bowling"], ["Diving"], ["Fencing"])
@@ -155,9 +154,7 @@ def _tmpfs(where: Path, options: str):
 
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory):
-    root = tmp_path_factory.mktemp("synth")
-    write_synthetic(root, SynthConfig(clips_per_class=6, held_out_per_class=2))
-    return root
+    return tiny_synthetic(tmp_path_factory.mktemp("synth"))
 
 
 @pytest.fixture

@@ -11,10 +11,9 @@ import time
 
 import pytest
 import torch
-from helpers import REPO
+from helpers import REPO, tiny_synthetic
 
 from neuro_av.cli.main import build_parser, main
-from neuro_av.data.synth import SynthConfig, write_synthetic
 
 MINE = [("train",), ("evaluate",), ("bench",), ("data", "synth"), ("data", "inspect"), ("doctor",)]
 
@@ -43,9 +42,7 @@ def test_one_spelling_per_option_with_the_old_ones_hidden():
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    write_synthetic(root, SynthConfig(clips_per_class=6, held_out_per_class=2))
-    return root
+    return tiny_synthetic(tmp_path_factory.mktemp("data"))
 
 
 def test_inspect_takes_data_and_the_old_root(data, capsys):

@@ -11,19 +11,16 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import REPO
+from helpers import REPO, tiny_synthetic
 
 from neuro_av.cli.main import main
-from neuro_av.data.synth import SynthConfig, write_synthetic
 
 TINY = ["--epochs", "2", "--set", "batches_per_epoch=2", "--set", "batch_size=32", "--no-progress"]
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    write_synthetic(root, SynthConfig(clips_per_class=6, held_out_per_class=2))
-    return root
+    return tiny_synthetic(tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture(scope="module")

@@ -10,19 +10,17 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import REPO
+from helpers import REPO, tiny_synthetic
 
 from neuro_av.cli.main import main
-from neuro_av.data.synth import SynthConfig, write_synthetic
+from neuro_av.data.synth import write_synthetic
 
 SMALL = ["--epochs", "3", "--set", "batches_per_epoch=4", "--set", "batch_size=32", "--no-progress"]
 
 
 @pytest.fixture(scope="module")
 def small_data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    write_synthetic(root, SynthConfig(clips_per_class=6, held_out_per_class=2))
-    return root
+    return tiny_synthetic(tmp_path_factory.mktemp("data"))
 
 
 def _train_cmd(data, out, model="avca", extra=()):
