@@ -222,6 +222,26 @@ def _has_accuracy(report: dict) -> bool:
     return all("HM" in b for b in report["backends"].values())
 
 
+def _fidelity_md(report: dict) -> list[str]:
+    """Spike Dice per layer and backend against the reference, beside the reference's firing rate."""
+    ref = report["reference"]
+    rows = {n: b["fidelity"]["layers"] for n, b in report["backends"].items() if n != ref and "fidelity" in b}
+    if not rows:
+        return []
+    out = ["", f"## Fidelity in spikes (vs {ref})", "",
+           f"Dice = 2·shared / (spikes of both); after the slash, with ±1 step of tolerance; rate = {ref}'s spikes "
+           "per neuron and step." + ("" if "class_agreement_vs_reference" not in next(iter(report["backends"].values()))
+                                     else f" Predicted class as {ref}'s: " + ", ".join(
+               f"{n} {b['class_agreement_vs_reference']:.2%}" for n, b in report["backends"].items() if n != ref) + "."),
+           "", "| layer | rate | " + " | ".join(rows) + " |", "|---|---:|" + "---:|" * len(rows)]
+    for layer in next(iter(rows.values())):
+        rate = next(iter(rows.values()))[layer]["rate_ref"]
+        cells = [f"{r[layer]['dice']:.4f} / {r[layer]['dice_1step']:.4f}" for r in rows.values()]
+        out.append(f"| {layer} | {rate:.4f} | " + " | ".join(cells) + " |")
+    out += [f"- warning: {w}" for w in report.get("warnings", [])]
+    return out
+
+
 def markdown(report: dict) -> str:
     b, ref = report["backends"], report["reference"]
     lines = ["# neuro-av co-simulation report", ""]
@@ -250,6 +270,7 @@ def markdown(report: dict) -> str:
                   f"{r['totals']['synops']:,.0f}", f"{r['totals']['graded_synops']:,.0f}",
                   _fmt(r["energy_j"], "J"), "—" if rate is None else f"{rate:,.1f}"]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += _fidelity_md(report)
     caveat = loihi1_caveat(report)
     if caveat:
         lines += ["", caveat]

@@ -46,6 +46,7 @@ def test_sim_all_backends_norse_reproduces_the_run_and_lava_float_equals_norse(t
     figures = ["Firing rate per layer", "Spike raster of one clip", "Energy per clip", "Core map on loihi1",
                "Core map on loihi2"]
     assert all(f"<img alt='{f}'" in html for f in figures) and "Davies" in html
+    assert "Fidelity in spikes (vs norse)" in html and "torch-fixed" in (out / "report.md").read_text()
     spikes = np.load(out / "spikes.npz")
     layers = list(b["norse"]["spikes"])
     assert set(spikes.files) == {f"{k}/{l}" for k in b for l in layers}
