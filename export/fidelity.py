@@ -33,15 +33,17 @@ def _near(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def layer_counts(a: np.ndarray, b: np.ndarray, mask: np.ndarray, clip_offset: int = 0) -> dict:
+def layer_counts(a: np.ndarray, b: np.ndarray, mask: np.ndarray, clip_ids: np.ndarray | None = None) -> dict:
     """Raw counts of one layer (they add up over shards of a split): spikes of each, shared, near
-    (within ±1 step), differing bins, bins, and the first divergence (clip numbered from ``clip_offset``)."""
+    (within ±1 step), differing bins, bins, and the first divergence (its clip named by ``clip_ids``,
+    the clips' numbers in the split, when given; else by its position)."""
     a, b = _valid(a, mask), _valid(b, mask)
     diff = np.argwhere(a != b)
     first = None
     if len(diff):
         first = dict(zip(("clip", "step", "neuron"), map(int, diff[0])))
-        first["clip"] += clip_offset
+        if clip_ids is not None:
+            first["clip"] = int(clip_ids[first["clip"]])
     return {"spikes": int(a.sum()), "spikes_ref": int(b.sum()), "shared": int((a & b).sum()),
             "near": int((a & _near(b)).sum()) + int((b & _near(a)).sum()), "differ": int((a != b).sum()),
             "bins": int(np.asarray(mask, bool).sum()) * a.shape[-1], "first_divergence": first}

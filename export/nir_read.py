@@ -68,13 +68,13 @@ def flatten(graph: nir.NIRGraph, notices: list[str], prefix: str = "") -> tuple[
     nodes, edges = {}, []
     entry, exit_ = {}, {}  # subgraph name -> {port name: inner node}
     for name, node in graph.nodes.items():
-        full = name if prefix and name.startswith(prefix) else f"{prefix}{name}"  # Spyx writes outer.inner inside
+        full = _qualify(prefix, name)
         if isinstance(node, nir.NIRGraph):
             inner_nodes, inner_edges = flatten(node, notices, prefix=f"{full}.")
             nodes.update(inner_nodes)
             edges += inner_edges
-            entry[name] = {k: _inner(full, k) for k, n in node.nodes.items() if isinstance(n, nir.Input)}
-            exit_[name] = {k: _inner(full, k) for k, n in node.nodes.items() if isinstance(n, nir.Output)}
+            entry[name] = {k: _qualify(f"{full}.", k) for k, n in node.nodes.items() if isinstance(n, nir.Input)}
+            exit_[name] = {k: _qualify(f"{full}.", k) for k, n in node.nodes.items() if isinstance(n, nir.Output)}
             notices.append(f"nested graph {full} ({len(node.nodes)} nodes) flattened; its nodes are named {full}.<node>")
         else:
             nodes[full] = node
@@ -83,8 +83,10 @@ def flatten(graph: nir.NIRGraph, notices: list[str], prefix: str = "") -> tuple[
     return nodes, edges
 
 
-def _inner(outer: str, name: str) -> str:
-    return name if name.startswith(f"{outer}.") else f"{outer}.{name}"
+def _qualify(prefix: str, name: str) -> str:
+    """A node's flat name: ``prefix`` + name, unless the name already carries it (Spyx writes inner
+    nodes as ``outer.inner``)."""
+    return name if name.startswith(prefix) else f"{prefix}{name}"
 
 
 def _port(ref: str, ports: dict, kind: str, prefix: str) -> str:
@@ -95,9 +97,11 @@ def _port(ref: str, ports: dict, kind: str, prefix: str) -> str:
                                f"nodes ({', '.join(sorted(ports[ref]))}); name one as {ref}.<node>")
         return next(iter(ports[ref].values()))
     head, _, tail = ref.partition(".")
-    if head in ports and tail in ports[head]:
-        return ports[head][tail]
-    return ref if prefix and ref.startswith(prefix) else f"{prefix}{ref}"
+    if head in ports:
+        for key in (tail, ref):  # subgraph.port, or the port's own already-prefixed name
+            if key in ports[head]:
+                return ports[head][key]
+    return _qualify(prefix, ref)
 
 
 def bypass_pass_through(nodes: dict, edges: list, keep: set[str]) -> tuple[dict, list]:

@@ -126,11 +126,10 @@ def run_shard(run: Run, branch: Branch, opts: SimOptions) -> dict:
     classes = host.class_embeddings(np.asarray(run.data.text, dtype=np.float32))
     network = deployable_run(run, branch)
     raw = {"clips": int(len(mine)), "index": mine, "targets": clips.targets[mine], "backends": {},
-           "seen": np.asarray(seen), "unseen": np.asarray(unseen), "steps": int(streams[2].shape[1])}
+           "seen": np.asarray(seen), "unseen": np.asarray(unseen), "steps": streams.steps}
     names = list(dict.fromkeys([REFERENCE, *opts.backends]))  # the reference first, always
     records = backends.run(names, network, streams, opts.lanes, lambda name, n: _bar(n, name, opts.progress))
     reference = records[REFERENCE].spikes
-    offset = int(mine[0]) if len(mine) else 0
     for name in opts.backends:
         rec = records[name]
         spikes = rec.spikes
@@ -144,8 +143,8 @@ def run_shard(run: Run, branch: Branch, opts: SimOptions) -> dict:
         raw["backends"][name] = {
             "distances": np.concatenate(dists).astype(np.float64),
             "sums": layer_sums(branch.plan, streams.currents, spikes, streams.mask),
-            "agree": list(agreement_counts(spikes, reference, streams[2])), "snn_s": rec.stats["seconds"], "lava": lava,
-            "fidelity_counts": {k: layer_counts(spikes[k], reference[k], streams[2], offset) for k in reference},
+            "agree": list(agreement_counts(spikes, reference, streams.mask)), "snn_s": rec.stats["seconds"], "lava": lava,
+            "fidelity_counts": {k: layer_counts(spikes[k], reference[k], streams.mask, mine) for k in reference},
             "chip_counts": rec.stats.get("chip_counts"),
             "raster": {k: np.argwhere(v[RASTER_CLIP] > 0).tolist() for k, v in spikes.items()} if index == 0 else None,
             "spikes": spikes if opts.save_spikes else None,

@@ -68,6 +68,8 @@ def test_workers_merge_exactly_what_one_process_computes(tiny_runs, tmp_path):
             assert two["backends"][name][k] == pytest.approx(one["backends"][name][k], rel=1e-12), (name, k)
         for layer, row in one["backends"][name]["spikes"].items():
             assert two["backends"][name]["spikes"][layer] == pytest.approx(row, rel=1e-12), (name, layer)
+        assert two["backends"][name]["fidelity"] == one["backends"][name]["fidelity"]  # first divergence included
+        assert two["backends"][name]["class_agreement_vs_reference"] == one["backends"][name]["class_agreement_vs_reference"]
 
 
 def test_onnx_host_matches_torch_host(tiny_runs, tmp_path):
