@@ -294,7 +294,8 @@ def compile_graph(graph: nir.NIRGraph, dt_s: float, notices: list[str] | None = 
         pops[name] = Population(name, int(np.prod(shape)), 0, p["du"], p["dv"], p["v_bias"], p["vth"], p["v_reset"],
                                 p["v_init"], meta.get("threshold_input"), p["spiking"], type(node).__name__, shape,
                                 {k: float(np.median(array(getattr(repaired, k)))) for k in
-                                 NEURON_PARAMS[type(node).__name__] if getattr(repaired, k, None) is not None})
+                                 NEURON_PARAMS[type(node).__name__] if getattr(repaired, k, None) is not None},
+                                np.asarray(p["gain"], np.float64))
         paths, bias = g.drive(name)
         if not paths:
             raise NIRReadError(f"NIR node {name} ({type(node).__name__}) has no input")

@@ -266,7 +266,9 @@ def export_run(run: Run, targets: tuple[str, ...], out_dir: Path | None = None, 
                 "reference": "norse (float64)", "reference_rates": firing_rates(reference, mask)}
     quantisation = None
     if "lava" in targets:
-        fixed = quantise(plan, input_peak=calibration["input_peak"], threshold_peak=calibration["threshold_peak"])
+        # a fine-tuned run was trained with its frozen calibration: its integers are the ones to write
+        fixed = quantise(plan, input_peak=calibration["input_peak"], threshold_peak=calibration["threshold_peak"],
+                         frozen=run.checkpoint.get("fixed_point"))
         fixed.report["calibration"] = calibration
         fixed.report["saturation"] = saturation_report(fixed, {"calibration": cal, "check": (currents, thresholds, mask)})
         for w in fixed.report["saturation"]["warnings"]:

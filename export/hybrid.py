@@ -57,6 +57,7 @@ def snn_input(branch, currents: dict, thresholds: dict, mask: np.ndarray) -> Snn
 def norse_reference(branch, snn_in: SnnInput) -> dict[str, np.ndarray]:
     """Spikes of every layer from the Norse branch run in float64 (the reference of every backend)."""
     ref = copy.deepcopy(branch).cpu().double()
+    ref.fixed_point = None  # a fine-tuned branch's reference is still its float LIF
     x = SnnInput({c: v.double() for c, v in snn_in.current.items()},
                  {c: [torch.as_tensor(t).double() for t in ths] for c, ths in snn_in.thresholds.items()}, snn_in.mask)
     with torch.no_grad():

@@ -44,6 +44,7 @@ class Population:
     node_type: str = "CubaLIF"
     shape: tuple = ()  # the NIR node's shape (C, H, W for a conv layer); size = prod(shape)
     source_params: dict = field(default_factory=dict)  # the NIR node's parameters, median per name (for diagnoses)
+    gain: np.ndarray | None = None  # (N,) the factor folded into every synapse into it (see compile's NEURONS)
 
 
 @dataclass

@@ -87,6 +87,10 @@ def rebuild_model(ckpt: dict):
     cfg = config_cls(**raw)
     model = build_model(name, cfg)
     model.load_state_dict(ckpt["model_state"])
+    if "fixed_point" in ckpt:  # a `neuro-av finetune` run: its branch runs in the frozen fixed point
+        from neuro_av.export.fixed_train import attach
+
+        attach(model, ckpt["fixed_point"])
     return model, cfg
 
 

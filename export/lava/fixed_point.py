@@ -154,12 +154,15 @@ def quantise_threshold(theta, scale: float) -> np.ndarray:
     return np.clip(th, 0, 2**THRESHOLD_PRECISION_BITS - 1).astype(np.int64)
 
 
-def quantise_weights(w: np.ndarray) -> tuple[np.ndarray, int]:
-    """8-bit mantissas (even, as Lava keeps them for mixed signs) and the layer's exponent."""
-    peak = float(np.abs(w).max()) if w.size else 0.0
-    if peak == 0:
-        return np.zeros(w.shape, np.int64), 0
-    exp = int(np.ceil(np.log2(peak / MAX_WEIGHT_MANTISSA)))
+def quantise_weights(w: np.ndarray, exp: int | None = None) -> tuple[np.ndarray, int]:
+    """8-bit mantissas (even, as Lava keeps them for mixed signs) and the layer's exponent: the one
+    that fits the largest weight, or ``exp`` as given (a frozen calibration; what does not fit clips).
+    :func:`neuro_av.export.fixed_train.mantissas` computes the same in torch, op for op."""
+    if exp is None:
+        peak = float(np.abs(w).max()) if w.size else 0.0
+        if peak == 0:
+            return np.zeros(w.shape, np.int64), 0
+        exp = int(np.ceil(np.log2(peak / MAX_WEIGHT_MANTISSA)))
     mant = 2 * np.rint(w / 2.0**exp / 2)
     return np.clip(mant, -MAX_WEIGHT_MANTISSA, MAX_WEIGHT_MANTISSA).astype(np.int64), exp
 
@@ -204,25 +207,51 @@ def population_scales(plan: LavaPlan, cfg: FixedPointConfig, threshold_peak: dic
     return scales
 
 
+def frozen_calibration(fixed: FixedPlan) -> dict:
+    """What fixes a fixed-point plan beyond the float plan itself: every population's scale, every
+    input's scale and every synapse's exponents (plain numbers, for a checkpoint or a JSON file).
+    ``quantise(plan, frozen=...)`` with them gives the same integers for the same float plan."""
+    return {"scale": dict(fixed.scale), "input_scale": dict(fixed.input_scale),
+            "weight_exp": {k: int(w.weight_exp) for k, w in fixed.weights.items()},
+            "bias_exp": {k: int(w.bias_exp) for k, w in fixed.weights.items()}, "input_bits": int(fixed.input_bits)}
+
+
+def _check_frozen(plan: LavaPlan, frozen: dict) -> None:
+    wanted = {"scale": set(plan.populations), "input_scale": set(plan.inputs),
+              "weight_exp": {s.name for s in plan.synapses}, "bias_exp": {s.name for s in plan.synapses}}
+    for key, names in wanted.items():
+        missing = sorted(names - set(frozen.get(key, {})))
+        if missing:
+            raise ExportError(f"the frozen fixed-point calibration has no {key} for {', '.join(missing[:3])}: it was "
+                              "made for another network; fine-tune the run again")
+
+
 def quantise(plan: LavaPlan, cfg: FixedPointConfig = FixedPointConfig(),
              input_peak: dict[str, float] | None = None, threshold_peak: dict[str, float] | None = None,
-             readout_peak: dict[str, float] | None = None) -> FixedPlan:
+             readout_peak: dict[str, float] | None = None, frozen: dict | None = None) -> FixedPlan:
     """``input_peak``: largest |x| per graded input, ``threshold_peak``: largest value per threshold
     stream, ``readout_peak``: largest |v| per read-out population, all from calibration clips (static
-    thresholds are read from the plan)."""
-    scales = population_scales(plan, cfg, threshold_peak or {}, readout_peak or {})
-    limit = 2 ** (cfg.input_bits - 1) - 1
-    input_scale = {k: limit / max(float((input_peak or {}).get(k, 1.0)), 1e-12) for k in plan.inputs}
+    thresholds are read from the plan). ``frozen`` (:func:`frozen_calibration`): scales and exponents
+    as given instead (a fine-tuned run's, so its export holds the integers it was trained with)."""
+    if frozen is not None:
+        _check_frozen(plan, frozen)
+        scales = {k: float(frozen["scale"][k]) for k in plan.populations}
+        input_scale = {k: float(frozen["input_scale"][k]) for k in plan.inputs}
+    else:
+        scales = population_scales(plan, cfg, threshold_peak or {}, readout_peak or {})
+        limit = 2 ** (cfg.input_bits - 1) - 1
+        input_scale = {k: limit / max(float((input_peak or {}).get(k, 1.0)), 1e-12) for k in plan.inputs}
     weights, layers = {}, {}
     for s in plan.synapses:
         scale = scales[s.dst]
         q_in = input_scale[s.src] if s.graded else 1.0
         w_exact = s.weight * scale / q_in
-        w_int, w_exp = quantise_weights(w_exact)
-        b_int, b_exp = quantise_weights(s.bias[:, None] * scale)
+        w_int, w_exp = quantise_weights(w_exact, frozen["weight_exp"][s.name] if frozen else None)
+        b_int, b_exp = quantise_weights(s.bias[:, None] * scale, frozen["bias_exp"][s.name] if frozen else None)
         weights[s.name] = FixedSynapse(w_int, w_exp, b_int[:, 0], b_exp)
         layers[s.name] = {"weight_exp": w_exp, "bias_exp": b_exp, "input_scale": q_in,
                           "weight_rel_error": _rel_error(w_exact, w_int * 2.0**w_exp),
+                          "weights_clipped": int((np.abs(np.rint(w_exact / 2.0**w_exp)) > MAX_WEIGHT_MANTISSA + 1).sum()),
                           "bias_rel_error": _rel_error(s.bias * scale, b_int[:, 0] * 2.0**b_exp)}
     neurons = {}
     for name, p in plan.populations.items():
@@ -246,7 +275,7 @@ def quantise(plan: LavaPlan, cfg: FixedPointConfig = FixedPointConfig(),
             "static_threshold_clipped_neurons": int((np.rint(p.vth * scale) > 2**THRESHOLD_PRECISION_BITS - 1).sum())
             if p.spiking else 0,
         }
-    report = {"config": asdict(cfg), "scale": scales, "input_scale": input_scale, "layers": layers,
+    report = {"config": asdict(cfg), "frozen": frozen is not None, "scale": scales, "input_scale": input_scale, "layers": layers,
               "state_bits": STATE_BITS, "activation_shift": ACTIVATION_SHIFT, "weight_bits": WEIGHT_BITS}
     return FixedPlan(plan, scales, input_scale, weights, neurons, report, cfg.input_bits)
 

@@ -41,7 +41,13 @@ class Partition(NamedTuple):
 
 
 class SpikingBranch(nn.Module):
-    """Independent chains of Linear → dynamic-threshold LIF layers (what goes to NIR and Lava)."""
+    """Independent chains of Linear → dynamic-threshold LIF layers (what goes to NIR and Lava).
+
+    ``fixed_point``: None (float LIF, as trained by ``neuro-av train``), or a
+    :class:`neuro_av.export.fixed_train.FixedForward` that runs the branch in Loihi's fixed-point
+    arithmetic from the same weights (a run made by ``neuro-av finetune``)."""
+
+    fixed_point = None
 
     def __init__(self, widths: dict[str, list[int]], lif: LIFStepParams):
         super().__init__()
@@ -51,6 +57,8 @@ class SpikingBranch(nn.Module):
         self.neurons = DynamicThresholdLIF(lif)
 
     def forward(self, x: SnnInput) -> SnnOutput:
+        if self.fixed_point is not None:
+            return self.fixed_point(self, x)
         spikes = {}
         for name, layers in self.chains.items():
             h, out = x.current[name], []

@@ -136,7 +136,7 @@ class Trainer:
             return None, [GZSLResult(**r) for r in st["stage1_history"]]
         torch.manual_seed(self.cfg.seed + 1000 * stage)
         gen = torch.Generator().manual_seed(self.cfg.seed + 1000 * stage + 1)
-        model = build_model(self.model_name, self.model_cfg).to(self.device)
+        model = self.new_model(stage).to(self.device)
         opt = torch.optim.Adam(model.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
         sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, "max", patience=self.cfg.plateau_patience,
                                                            factor=self.cfg.plateau_factor)
@@ -188,6 +188,7 @@ class Trainer:
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+                self.after_step(model)
                 total += loss.item()
                 bar.set_postfix(loss=f"{loss.item():.3f}")
             if self.dist.world > 1:
@@ -218,6 +219,14 @@ class Trainer:
         if stage == 1:
             self.stage1_history = results
         return model, results
+
+    # -- what a subclass may change (``neuro_av.training.finetune``) -------------------------------
+    def new_model(self, stage: int) -> ZSLModel:
+        """The model stage ``stage`` starts from: a fresh one, initialised by the seeded RNG."""
+        return build_model(self.model_name, self.model_cfg)
+
+    def after_step(self, model: ZSLModel) -> None:
+        """Called after every optimiser step."""
 
     def _non_finite(self, value: float, stage: int, epoch: int, n_epochs: int, step: int) -> str:
         where = f"loss became {value} at stage {stage}, epoch {epoch + 1} of {n_epochs}, batch {step + 1}"
