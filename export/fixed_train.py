@@ -136,10 +136,20 @@ class FixedForward:
     def __init__(self, fixed: FixedPlan, chains: dict[str, int], surrogate_alpha: float):
         self.fixed, self.chains, self.alpha = fixed, dict(chains), float(surrogate_alpha)
         self._layers: dict = {}
+        self._penalty: torch.Tensor | float = 0.0
+        self.margin = 0.1  # the fraction of the 24-bit range the penalty keeps free
         self.reset_counts()
 
     def reset_counts(self) -> None:
         self.counts = {k: 0 for k in COUNTS}
+
+    def take_penalty(self) -> torch.Tensor | float:
+        """The head-room penalty accumulated by the forwards with gradients since the last call:
+        per layer, the mean of ``relu(|u| / 2^23 − 1 + margin)`` (the current nears its 24-bit wrap),
+        ``relu(|v| / 2^23 − 1 + margin)`` (the voltage nears saturation) and ``relu(θ·scale / (2^17 − 1)
+        − 1)`` (a streamed threshold beyond its register), on the values before they wrap or clip."""
+        out, self._penalty = self._penalty, 0.0
+        return out
 
     def layers(self, chain: str, device) -> list[_Layer]:
         key = (chain, str(device))
@@ -161,6 +171,10 @@ class FixedForward:
             spikes[chain] = out
         return SnnOutput(spikes)
 
+    def _add_penalty(self, values: torch.Tensor) -> None:
+        if torch.is_grad_enabled() and values.requires_grad:
+            self._penalty = self._penalty + values.mean()
+
     def _layer(self, linear, layer: _Layer, inp: torch.Tensor, theta, on: torch.Tensor) -> torch.Tensor:
         w, b, clipped = layer.weights(linear)
         valid = on[:, :, None]
@@ -178,13 +192,14 @@ class FixedForward:
             th = torch.as_tensor(theta, device=drive.device).double().expand(batch, steps, n)
             raw_th = _round(th * layer.scale)
             c["thresholds_clipped"] += int((((raw_th.detach() < 0) | (raw_th.detach() > THRESHOLD_MAX)) & (valid > 0)).sum())
+            self._add_penalty(torch.relu(raw_th / THRESHOLD_MAX - 1))
             th = torch.clamp(raw_th, 0, THRESHOLD_MAX)
         else:
             th = layer.vth.expand(batch, steps, n)
         th = torch.where(valid > 0, th, torch.full_like(th, SILENT_FIXED)) * 2.0**THRESHOLD_SHIFT
         u = torch.zeros((batch, n), dtype=torch.float64, device=drive.device)
         v = layer.v_init.expand(batch, n)
-        out, wraps, sats = [], 0, 0
+        out, wraps, sats, near = [], 0, 0, []
         for t in range(steps):
             raw_u = _wrap(_decay(u, layer.du) + drive[:, t] * 2.0**ACTIVATION_SHIFT, 32)
             exact = torch.where(raw_u.detach() > MAX_UV, raw_u.detach() - 2 * MAX_UV, raw_u.detach())
@@ -192,12 +207,17 @@ class FixedForward:
             u = _jump(raw_u, exact)
             raw_v = _decay(v, layer.dv) + u + layer.v_bias
             v_new = torch.clamp(raw_v, -MAX_UV + 1, MAX_UV - 1)
+            if torch.is_grad_enabled():
+                near += [torch.relu(raw_u.abs() / MAX_UV - 1 + self.margin).mean(),
+                         torch.relu(raw_v.abs() / MAX_UV - 1 + self.margin).mean()]
             live = on[:, t, None] > 0
             wraps += int(((exact != raw_u.detach()) & live).sum())
             sats += int(((v_new.detach() != raw_v.detach()) & live).sum())
             s = SuperSpike.apply((v_new - th[:, t]) / (2.0**THRESHOLD_SHIFT * layer.scale), self.alpha)
             v = v_new + s * (layer.v_reset - v_new)
             out.append(s)
+        if near:
+            self._add_penalty(torch.stack(near))
         c["u_wraps"] += wraps
         c["v_saturations"] += sats
         c["neuron_steps"] += int(on.sum()) * n

@@ -183,6 +183,7 @@ class Trainer:
                                    neg_text=self.text[targets[neg]].to(self.device),
                                    target=index_of[targets[pos]].to(self.device), class_text=class_text)
                 loss, _ = net(batch)
+                loss = loss + self.extra_loss(model)
                 if not torch.isfinite(loss):
                     raise TrainingError(self._non_finite(loss.item(), stage, epoch, n_epochs, step))
                 opt.zero_grad(set_to_none=True)
@@ -227,6 +228,10 @@ class Trainer:
 
     def after_step(self, model: ZSLModel) -> None:
         """Called after every optimiser step."""
+
+    def extra_loss(self, model: ZSLModel):
+        """Added to every batch's loss (0: none)."""
+        return 0.0
 
     def _non_finite(self, value: float, stage: int, epoch: int, n_epochs: int, step: int) -> str:
         where = f"loss became {value} at stage {stage}, epoch {epoch + 1} of {n_epochs}, batch {step + 1}"

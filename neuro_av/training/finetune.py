@@ -55,6 +55,7 @@ class FinetuneConfig:
     epochs: int = 3  # stage-1 fine-tuning epochs; stage 2 fine-tunes the best of them
     lr: float = 1e-4
     clamp_weights: bool = True  # keep weights inside their frozen exponent's 8-bit mantissa range
+    headroom_penalty: float = 0.0  # λ of FixedForward.take_penalty (24-bit wrap/saturation, 17-bit threshold)
     hardware: str = "loihi2"
 
     def __post_init__(self):
@@ -62,6 +63,8 @@ class FinetuneConfig:
             raise ConfigError(f"epochs must be at least 1, got {self.epochs}")
         if self.lr <= 0:
             raise ConfigError(f"lr must be positive, got {self.lr}")
+        if self.headroom_penalty < 0:
+            raise ConfigError(f"headroom_penalty must be 0 or more, got {self.headroom_penalty}")
 
 
 def parse_sets(pairs: list[str]) -> tuple[dict, dict]:
@@ -144,6 +147,11 @@ class FinetuneTrainer(Trainer):
             from neuro_av.export.fixed_train import clamp_weights
 
             clamp_weights(model.partition().snn)
+
+    def extra_loss(self, model):
+        forward = model.partition().snn.fixed_point
+        penalty = forward.take_penalty()
+        return self.ft.headroom_penalty * penalty if self.ft.headroom_penalty else 0.0
 
     def fit(self, set_name: str, n_epochs: int, on_epoch_end):
         model, results = super().fit(set_name, n_epochs, on_epoch_end)

@@ -91,3 +91,22 @@ def test_gradients_reach_weights_and_inputs_and_snapping_keeps_every_integer(tmp
             w, b, _ = layer.weights(linear)
             np.testing.assert_array_equal(w.detach().numpy(), exported.weights[layer.syn].weight)
             np.testing.assert_array_equal(b.detach().numpy(), exported.weights[layer.syn].bias)
+
+
+def test_the_headroom_penalty_is_positive_where_the_state_nears_its_wrap_and_has_a_gradient():
+    model, branch = _model(1, 40.0, True)
+    x = _input(1, True)
+    currents, thresholds, _ = hybrid.streams(x)
+    plan = compile_graph(snn_to_nir(branch, 0.3, True), 1e-3)
+    frozen = frozen_calibration(quantise(plan, input_peak={k: float(np.abs(v).max()) for k, v in currents.items()},
+                                         threshold_peak={k: 0.6 for k in thresholds}))
+    forward = attach(model, frozen)
+    branch(x)
+    penalty = forward.take_penalty()
+    assert float(penalty) > 0 and forward.counts["u_wraps"] + forward.counts["v_saturations"] > 0
+    penalty.backward()
+    assert float(branch.chains["a"][0].weight.grad.abs().sum()) > 0
+    assert forward.take_penalty() == 0.0  # taken
+    with torch.no_grad():
+        branch(x)
+    assert forward.take_penalty() == 0.0  # nothing accumulates without gradients

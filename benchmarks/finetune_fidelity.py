@@ -1,0 +1,128 @@
+"""What fixed-point fine-tuning buys: float model, float model deployed in fixed point, fine-tuned model
+deployed, per model and seed, on the embedded benchmark (SynthAV from `neuro-av data synth`).
+
+For each model and seed, with the commands a user types (``neuro-av train``, ``finetune``, ``sim``):
+
+- the trained run's test S/U/HM/ZSL (float, ``metrics.json``);
+- the same run deployed in fixed point: ``sim --backend lava-fixed`` (Lava's bit-accurate models on
+  all test clips), its HM/ZSL and its per-layer spike Dice against the float (Norse) reference;
+- the fine-tuned run deployed: lava-fixed HM/ZSL, its Dice against the fine-tuned model's own
+  forward (torch-fixed; 1.0 by construction) and against that model's float reference, and
+  whether lava-fixed's S/U/HM/ZSL equal the fine-tuned run's ``metrics.json``;
+- the cost: training and fine-tuning seconds (wall clock, this machine).
+
+    .venv/bin/python benchmarks/finetune_fidelity.py [--models stft mdft] [--seeds 0 1 2] [--epochs 3]
+        [--work /tmp/neuro-av-finetune-bench] [--out benchmarks/results/finetune_fidelity.json]
+
+Results are written after every (model, seed), so an interrupted run keeps what it measured.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+CLI = [sys.executable, "-m", "neuro_av"]
+
+
+def _cli(*args: str) -> float:
+    t0 = time.perf_counter()
+    subprocess.run([*CLI, *args], check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def _report(sim_dir: Path) -> dict:
+    return json.loads((sim_dir / "report.json").read_text())
+
+
+def _dice_between(sim_dir: Path, got: str, ref: str) -> dict:
+    """Per-layer Dice of backend ``got`` against backend ``ref`` from the sim's saved spikes."""
+    from neuro_av.export.fidelity import fidelity
+
+    with np.load(sim_dir / "spikes.npz") as z:
+        spikes = {k: z[k] for k in z.files}
+    layers = sorted({k.split("/", 1)[1] for k in spikes})
+    a = {layer: spikes[f"{got}/{layer}"] for layer in layers}
+    b = {layer: spikes[f"{ref}/{layer}"] for layer in layers}
+    mask = np.ones(next(iter(a.values())).shape[:2], bool)  # padded steps are silent in every backend
+    return {k: round(v["dice"], 6) for k, v in fidelity(a, b, mask)["layers"].items()}
+
+
+def _accuracy(d: dict) -> dict:
+    return {k: round(d[k], 4) for k in ("S", "U", "HM", "ZSL")}
+
+
+def measure(model: str, seed: int, data: Path, work: Path, epochs: int) -> dict:
+    run, tuned = work / f"{model}-s{seed}", work / f"{model}-s{seed}-q"
+    train_s = _cli("train", "--model", model, "--data", str(data), "--out", str(run), "--set", f"seed={seed}",
+                   "--no-progress", "--force")
+    sim_src = run / "sim-fixed"
+    _cli("sim", str(run), "--backend", "lava-fixed", "--out", str(sim_src), "--no-progress", "--save-spikes")
+    finetune_s = _cli("finetune", str(run), "--out", str(tuned), "--epochs", str(epochs), "--no-progress", "--force")
+    sim_ft = tuned / "sim-fixed"
+    _cli("sim", str(tuned), "--backend", "lava-fixed", "--backend", "torch-fixed", "--out", str(sim_ft), "--no-progress",
+         "--save-spikes")
+    src_metrics = json.loads((run / "metrics.json").read_text())
+    ft_metrics = json.loads((tuned / "metrics.json").read_text())
+    src_rep, ft_rep = _report(sim_src), _report(sim_ft)
+    src_fixed, ft_fixed = src_rep["backends"]["lava-fixed"], ft_rep["backends"]["lava-fixed"]
+    return {
+        "model": model, "seed": seed, "test_clips": src_rep["clips"],
+        "float": _accuracy(src_metrics),
+        "float_deployed_lava_fixed": {**_accuracy(src_fixed),
+                                      "dice_vs_float": {k: round(v["dice"], 6)
+                                                        for k, v in src_fixed["fidelity"]["layers"].items()},
+                                      "firing_rate_float": {k: round(v["rate_ref"], 6)
+                                                            for k, v in src_fixed["fidelity"]["layers"].items()}},
+        "finetuned_deployed_lava_fixed": {
+            **_accuracy(ft_fixed),
+            "dice_vs_own_forward_torch_fixed": _dice_between(sim_ft, "lava-fixed", "torch-fixed"),
+            "dice_vs_its_float_reference": {k: round(v["dice"], 6) for k, v in ft_fixed["fidelity"]["layers"].items()},
+            "equals_metrics_json": all(abs(ft_fixed[k] - ft_metrics[k]) < 1e-9 for k in ("S", "U", "HM", "ZSL"))},
+        "finetune_chosen_epochs": ft_metrics["best_epoch"], "finetune_epochs": epochs,
+        "stage1_reproduced_identically": ft_metrics["finetune"]["stage1_reproduction"]["identical"],
+        "train_seconds": round(train_s, 1), "finetune_seconds": round(finetune_s, 1),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", nargs="+", default=["stft", "mdft"])
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    ap.add_argument("--epochs", type=int, default=3, help="stage-1 fine-tuning epochs")
+    ap.add_argument("--work", default="/tmp/neuro-av-finetune-bench")
+    ap.add_argument("--out", default=str(HERE / "results" / "finetune_fidelity.json"))
+    args = ap.parse_args()
+
+    work = Path(args.work)
+    data = work / "data"
+    if not (data / "SynthAV" / "dataset.json").is_file():
+        _cli("data", "synth", "--out", str(data))
+    import torch
+
+    result = {"benchmark": "finetune_fidelity", "command": " ".join(sys.argv),
+              "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+                          "torch": torch.__version__, "device": "cpu"},
+              "data": "SynthAV (neuro-av data synth, the embedded benchmark)", "runs": []}
+    out = Path(args.out)
+    for model in args.models:
+        for seed in args.seeds:
+            print(f"{model} seed {seed} ...", flush=True)
+            result["runs"].append(measure(model, seed, data, work, args.epochs))
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = out.with_suffix(".json.tmp")
+            tmp.write_text(json.dumps(result, indent=2) + "\n")
+            tmp.replace(out)
+            print(json.dumps(result["runs"][-1]), flush=True)
+
+
+if __name__ == "__main__":
+    main()
