@@ -13,9 +13,10 @@ spikes, recurrent ones the previous step's), with integer tensors only::
 
 ``W_int`` are the 8-bit mantissas after Lava's clipping and truncation (mixed-sign matrices lose their
 LSB), graded inputs the host's 8-bit payload with Lava's int32 dot-product wrap. The products
-``W_int · s`` are computed as float64 matrix products, exact because every partial sum of 8-bit
-weights times 8-bit (or binary) inputs over fewer than 2^20 inputs stays below 2^53 — so the result
-is the same integer on every device and in every summation order.
+``W_int · s`` are computed as float matrix products, exact because every partial sum of 8-bit
+weights times 8-bit (or binary) inputs over fewer than 2^20 inputs stays below 2^53 (float64), or,
+for a synapse whose fan-in · max|w| · max|x| is below 2^24, below float32's exact range — so the
+result is the same integer on every device and in every summation order.
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from neuro_av.export.plan import Record
 
 EXACT_INPUTS = 2**20  # beyond this fan-in a float64 sum of 8-bit × 8-bit products may not be exact
 MAX_UV = 2 ** (STATE_BITS - 1)
+THRESHOLD_MAX = 2**17 - 1  # Lava's 17-bit vth register (fixed_point.THRESHOLD_PRECISION_BITS)
 
 
 def _wrap(x: torch.Tensor, bits: int) -> torch.Tensor:
@@ -53,8 +55,16 @@ def _decay(x: torch.Tensor, decay: torch.Tensor) -> torch.Tensor:
 
 
 def _product(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """Exact integer x @ w.T (x (B, N_in) int64, w (N_out, N_in) float64 of integers)."""
-    return torch.round(x.to(torch.float64) @ w.T).to(torch.int64)
+    """Exact integer x @ w.T (x (B, N_in) int64, w (N_out, N_in) float32 or float64 of integers: float32
+    only where every partial sum stays below 2^24, see :func:`_exact_dtype`)."""
+    return torch.round(x.to(w.dtype) @ w.T).to(torch.int64)
+
+
+def _exact_dtype(w: np.ndarray, input_peak: int) -> torch.dtype:
+    """float32 when |partial sums| ≤ fan-in · max|w| · max|x| < 2^24 (every one an exact float32
+    integer, whatever the summation order), else float64 (exact below 2^53)."""
+    bound = w.shape[1] * float(np.abs(w).max(initial=0)) * input_peak
+    return torch.float32 if bound < 2**24 else torch.float64
 
 
 class _Prepared:
@@ -67,8 +77,11 @@ class _Prepared:
                 raise ValueError(f"{s.name}: fan-in {s.weight.shape[1]} exceeds the {EXACT_INPUTS} inputs whose "
                                  "products torch-fixed sums exactly")
         as_t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.int64, device=device)  # noqa: E731
-        self.w = {s.name: torch.as_tensor(_lava_weights(fixed.weights[s.name].weight).astype(np.float64), device=device)
-                  for s in fixed.synapses}
+        self.w = {}
+        for s in fixed.synapses:
+            w = _lava_weights(fixed.weights[s.name].weight)
+            dtype = _exact_dtype(w, fixed.input_limit if s.graded else 1)
+            self.w[s.name] = torch.as_tensor(w.astype(np.float64), device=device).to(dtype)
         self.b = {s.name: as_t(_lava_weights(fixed.weights[s.name].bias[:, None])[:, 0]) for s in fixed.synapses}
         self.neurons = {}
         for name, n in fixed.neurons.items():
@@ -113,10 +126,14 @@ def _run_chunk(prep: _Prepared, currents: dict, thresholds: dict, mask: np.ndarr
     order = fixed.plan.order()
     theta = {}
     for p in order:
-        src = thresholds[p.threshold_input] if p.threshold_input else p.vth
-        th = fixed.encode_threshold(p.name, np.broadcast_to(np.asarray(src, np.float64), (batch, steps, p.size)))
-        th = np.where(mask[:, :, None], th, fixed.silent).astype(np.int64)
-        theta[p.name] = torch.bitwise_left_shift(torch.as_tensor(th, device=dev), THRESHOLD_SHIFT)
+        if p.spiking and p.threshold_input:  # encode_threshold's rint and clip, in torch on the device
+            src = torch.as_tensor(np.asarray(thresholds[p.threshold_input], np.float64), device=dev)
+            th = torch.clamp(torch.round(src * fixed.scale[p.name]), 0, THRESHOLD_MAX).to(torch.int64)
+            th = th.expand(batch, steps, p.size)
+        else:
+            th = torch.as_tensor(fixed.encode_threshold(p.name, np.zeros((1, 1, p.size))), device=dev)
+        th = torch.where(valid[:, :, None], th, torch.full_like(th, fixed.silent))
+        theta[p.name] = torch.bitwise_left_shift(th, THRESHOLD_SHIFT)
     u = {p.name: torch.zeros((batch, p.size), dtype=torch.int64, device=dev) for p in order}
     v = {p.name: prep.neurons[p.name]["v_init"].expand(batch, p.size).clone() for p in order}
     out = {p.name: torch.zeros((batch, steps, p.size), dtype=torch.uint8, device=dev) for p in order}

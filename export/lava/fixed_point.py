@@ -280,16 +280,25 @@ def quantise(plan: LavaPlan, cfg: FixedPointConfig = FixedPointConfig(),
     return FixedPlan(plan, scales, input_scale, weights, neurons, report, cfg.input_bits)
 
 
-def quantise_on_input(plan: LavaPlan, currents: dict[str, np.ndarray]) -> FixedPlan:
+def quantise_on_input(plan: LavaPlan, currents: dict[str, np.ndarray], search: bool = True) -> FixedPlan:
     """Quantised with the input itself as the calibration set (a foreign graph's or a Norse module's:
     there are no training clips): each input's largest |x|, each read-out's largest |v| in the float
-    plan. Export and sim of the same network and input therefore get the same fixed-point plan."""
+    plan; then, with ``search``, scales and exponents chosen by the spike Dice they give on that input
+    (:mod:`neuro_av.export.quant_search`; never worse than the rule). Export and sim of the same
+    network and input therefore get the same fixed-point plan."""
     from neuro_av.export.lava.plan import simulate
 
     thresholds = {p.threshold_input: p.vth for p in plan.populations.values() if p.threshold_input}
-    volts = simulate(plan, currents, thresholds).voltages
-    return quantise(plan, input_peak={k: float(np.abs(v).max()) for k, v in currents.items()},
-                    readout_peak={k: float(np.abs(v).max()) for k, v in volts.items()})
+    ref = simulate(plan, currents, thresholds)
+    rule = quantise(plan, input_peak={k: float(np.abs(v).max()) for k, v in currents.items()},
+                    readout_peak={k: float(np.abs(v).max()) for k, v in ref.voltages.items()})
+    if not search or not ref.spikes:
+        return rule
+    from neuro_av.export.quant_search import search as choose
+
+    first = np.asarray(next(iter(currents.values())))
+    fixed, _ = choose(plan, rule, (currents, thresholds, np.ones(first.shape[:2], bool)), ref.spikes)
+    return fixed
 
 
 def host_clips(fixed: FixedPlan, currents: dict[str, np.ndarray], thresholds: dict[str, np.ndarray],
