@@ -48,6 +48,15 @@ def trained() -> torch.nn.Module:
     return net.eval()
 
 
+def finetuned() -> torch.nn.Module:
+    """The network fine-tuned in fixed point (``--module ...:finetuned``): its weights and the frozen
+    calibration it was fine-tuned with, which export and sim then use."""
+    net = build()
+    net.load_state_dict(torch.load(OUT / "weights_finetuned.pt", weights_only=True))
+    net.neuro_av_fixed_point = json.loads((OUT / "fixed_point.json").read_text())
+    return net.eval()
+
+
 def toy_batch(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Poisson spikes [n, T, N_IN]: the class's 8 channels fire at 40 %, the others at 10 %."""
     labels = rng.integers(0, N_CLASSES, n)
@@ -84,6 +93,7 @@ def train(seconds: float) -> torch.nn.Module:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0, help="training time (default 60 s)")
+    ap.add_argument("--finetune-epochs", type=int, default=3, help="fixed-point fine-tuning epochs (default 3)")
     args = ap.parse_args()
     from neuro_av.cli.main import main as neuro_av
 
@@ -107,7 +117,47 @@ def main() -> int:
         print(f"  {name:<11} spike agreement with Norse {b['spike_agreement_vs_reference']:.2%}, "
               f"{b['totals']['spikes']:,.1f} spikes/clip, {b['energy_j'] * 1e9:.1f} nJ/clip (Loihi 1 table), "
               f"read-out max |Δv| {r['max_abs_diff']:.3g}, arg-max as Norse's on {r['argmax_agreement']:.1%} of steps")
+    finetune_and_compare(net, x, y, args.finetune_epochs)
     return 0
+
+
+def deployed_accuracy(net: torch.nn.Module, x: np.ndarray, y: np.ndarray) -> float:
+    """Task accuracy of the network as Lava's bit-accurate fixed point runs it (arg-max read-out)."""
+    from neuro_av.export.backends import run
+    from neuro_av.export.plan import static_streams
+    from neuro_av.sim.foreign import deployable_module
+
+    dep, _, x = deployable_module(net, x)
+    rec = run(["lava-fixed"], dep, static_streams(dep.plan, {"net.input": x}, np.ones(x.shape[:2], bool)))["lava-fixed"]
+    return float((rec.voltages["net.lif2"][:, -1].argmax(1) == y).mean())
+
+
+def finetune_and_compare(net: torch.nn.Module, x: np.ndarray, y: np.ndarray, epochs: int) -> None:
+    """Fine-tune the trained network through the fixed-point arithmetic and compare, deployed."""
+    import copy
+
+    from neuro_av.export.finetune_module import finetune_module
+
+    before = deployed_accuracy(net, x, y)
+    rng = np.random.default_rng(2)
+    calibration, _ = toy_batch(64, rng)
+
+    def batches():
+        for _ in range(20):
+            xb, yb = toy_batch(64, rng)
+            yield xb, torch.from_numpy(yb)
+
+    def loss_fn(v, target):  # the read-out voltages at the last step, as in training
+        return torch.nn.functional.cross_entropy(v[:, -1] * 5.0, target)
+
+    tuned = copy.deepcopy(net)
+    result = finetune_module(tuned, loss_fn, batches, calibration, epochs=epochs, lr=5e-4)
+    torch.save(tuned.state_dict(), OUT / "weights_finetuned.pt")
+    (OUT / "fixed_point.json").write_text(json.dumps(result.frozen))
+    after = deployed_accuracy(tuned, x, y)
+    print(f"\ndeployed (lava-fixed) on the same {len(y)} clips: {100 * before:.1f} % as trained in float, "
+          f"{100 * after:.1f} % after {epochs} epoch(s) of fixed-point fine-tuning ({result.seconds:.0f} s); "
+          f"`--module {Path(__file__).resolve()}:finetuned` exports the fine-tuned network")
 
 
 if __name__ == "__main__":

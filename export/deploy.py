@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from neuro_av.export import backends, hybrid
 from neuro_av.export.backends import Deployable
-from neuro_av.export.fidelity import activity_warnings, fidelity
+from neuro_av.export.fidelity import LADDER, activity_warnings, fidelity, previous_rung
 from neuro_av.export.plan import Streams
 from neuro_av.export.agreement import per_layer_agreement, spike_agreement
 from neuro_av.export.lava.fixed_point import (
@@ -183,7 +183,7 @@ def backend_fidelity(graph, plan: LavaPlan, fixed: FixedPlan, streams: Streams, 
     routine as ``neuro-av sim``: (fidelity entries against ``reference`` spikes, records by backend)."""
     net = Deployable(graph, plan, fixed)
     records = {}
-    for name in ("lava-float", "lava-fixed", "torch-fixed"):
+    for name in ("lava-float", "quant-float", "lava-fixed", "torch-fixed"):
         log(f"export: {name} on {streams.clips} check clip(s)")
         records.update(backends.run([name], net, streams))
     spikes = {n: r.spikes for n, r in records.items()}
@@ -195,6 +195,8 @@ def backend_fidelity(graph, plan: LavaPlan, fixed: FixedPlan, streams: Streams, 
             "lava_fixed_spike_agreement": spike_agreement(reference, spikes["lava-fixed"], mask),
             "lava_fixed_layer_agreement": per_layer_agreement(reference, spikes["lava-fixed"], mask),
             "spike_dice": {n: fidelity(s, reference, mask) for n, s in spikes.items()},
+            "ladder": {n: {"against": previous_rung(n, spikes, "norse"), **fidelity(spikes[n], spikes[prev], mask)}
+                       for n in LADDER if (prev := previous_rung(n, spikes, "norse"))},
             "torch_fixed_equals_lava_fixed": all(np.array_equal(spikes["torch-fixed"][k], spikes["lava-fixed"][k])
                                                  for k in spikes["lava-fixed"]),
             "warnings": warnings}, records
@@ -268,7 +270,7 @@ def export_run(run: Run, targets: tuple[str, ...], out_dir: Path | None = None, 
     if "lava" in targets:
         # a fine-tuned run was trained with its frozen calibration: its integers are the ones to write
         fixed = quantise(plan, input_peak=calibration["input_peak"], threshold_peak=calibration["threshold_peak"],
-                         frozen=run.checkpoint.get("fixed_point"))
+                         frozen=(run.checkpoint.get("fixed_point") or {}).get("calibration"))
         fixed.report["calibration"] = calibration
         fixed.report["saturation"] = saturation_report(fixed, {"calibration": cal, "check": (currents, thresholds, mask)})
         for w in fixed.report["saturation"]["warnings"]:

@@ -103,3 +103,17 @@ def activity_warnings(spikes: dict[str, np.ndarray], mask: np.ndarray, where: st
         elif active.size and active.all():
             out.append(f"{k} fired on every step of every neuron on the {where}: it carries no information")
     return out
+
+
+# float reference → rounded parameters, float state → integer state in torch → integer state in Lava
+LADDER = ("quant-float", "torch-fixed", "lava-fixed")
+
+
+def previous_rung(name: str, present, reference: str) -> str | None:
+    """The ladder rung ``name`` is compared with besides the reference: the nearest earlier rung that
+    ran (None when that is the reference itself, or ``name`` is not on the ladder)."""
+    if name not in LADDER:
+        return None
+    earlier = [n for n in LADDER[:LADDER.index(name)] if n in present]
+    return earlier[-1] if earlier else None
+

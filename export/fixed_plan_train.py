@@ -1,6 +1,6 @@
 """Any compiled plan in Loihi's fixed point, differentiably — what :func:`finetune_module` trains.
 
-The general form of :mod:`neuro_av.export.fixed_train` (which serves a run's chains): every synapse
+The general form of :mod:`neuro_av.functional.loihi_fixed` (which serves a run's chains): every synapse
 of a :class:`~neuro_av.export.plan.Plan` holds its float weight and bias (plan units, the neuron's
 gain folded in) as parameters; a frozen calibration fixes scales and exponents; the forward computes
 the integers ``quantise(plan, frozen=...)`` would hold and runs them with torch-fixed's arithmetic,
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from neuro_av.export.fixed_train import _decay, _jump, _round, _shift, _wrap, mantissas
+from neuro_av.functional.loihi_fixed import _decay, _jump, _round, _shift, _wrap, mantissas
 from neuro_av.export.lava.fixed_point import SILENT_FIXED, quantise
 from neuro_av.export.lava.oracle import ACTIVATION_SHIFT, CURRENT_DECAY_OFFSET, STATE_BITS, THRESHOLD_SHIFT
 from neuro_av.functional.lif import SuperSpike

@@ -26,7 +26,7 @@ from neuro_av.export.deploy import (
     write_branch_graphs,
     write_deployment,
 )
-from neuro_av.export.lava.fixed_point import quantise_on_input, save_fixed
+from neuro_av.export.lava.fixed_point import save_fixed
 from neuro_av.export.lava.plan import plan_from_nir
 from neuro_av.export.plan import static_streams
 from neuro_av.export.nir_graph import read_graph
@@ -67,7 +67,9 @@ def export_module(module: torch.nn.Module, x: np.ndarray, out_dir: Path, targets
                 "float64)", "reference_rates": firing_rates(ref.spikes, mask)}
     quantisation = None
     if "lava" in targets:
-        fixed = quantise_on_input(plan, currents)  # as `neuro-av sim --module` calibrates
+        from neuro_av.export.finetune_module import module_fixed_plan
+
+        fixed = module_fixed_plan(module, plan, currents)  # as `neuro-av sim --module` calibrates
         fixed.report["calibration"] = {"clips": int(x.shape[0]), "source": "the --input file"}
         fixed.report["saturation"] = saturation_report(fixed, {"input": (currents, {}, mask)})
         for w in fixed.report["saturation"]["warnings"]:

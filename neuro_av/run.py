@@ -88,9 +88,10 @@ def rebuild_model(ckpt: dict):
     model = build_model(name, cfg)
     model.load_state_dict(ckpt["model_state"])
     if "fixed_point" in ckpt:  # a `neuro-av finetune` run: its branch runs in the frozen fixed point
-        from neuro_av.export.fixed_train import attach
+        from neuro_av.functional.loihi_fixed import FixedForward
 
-        attach(model, ckpt["fixed_point"])
+        branch = model.partition().snn
+        branch.fixed_point = FixedForward(ckpt["fixed_point"]["layers"], branch.lif_params.surrogate_alpha)
     return model, cfg
 
 

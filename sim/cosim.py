@@ -23,7 +23,7 @@ from neuro_av.export import hybrid
 from neuro_av.export import backends
 from neuro_av.export.agreement import agreement_counts
 from neuro_av.export.backends import Deployable
-from neuro_av.export.fidelity import from_counts, layer_counts, merge_counts, summarise
+from neuro_av.export.fidelity import from_counts, layer_counts, merge_counts, previous_rung, summarise
 from neuro_av.export.plan import Record, Streams
 from neuro_av.export.deploy import Branch
 from neuro_av.sim.counts import layer_sums, merge_sums, per_clip
@@ -32,7 +32,7 @@ from neuro_av.sim.energy import energy_report, reference_tables
 from neuro_av.gzsl import gzsl_evaluate
 from neuro_av.run import Run, clip_batch
 
-BACKENDS = ("norse", "lava-float", "lava-fixed", "torch-fixed")
+BACKENDS = ("norse", "lava-float", "quant-float", "lava-fixed", "torch-fixed")
 REFERENCE = "norse"
 RASTER_CLIP = 0  # the clip whose spikes the report plots
 
@@ -145,6 +145,7 @@ def run_shard(run: Run, branch: Branch, opts: SimOptions) -> dict:
             "sums": layer_sums(branch.plan, streams.currents, spikes, streams.mask),
             "agree": list(agreement_counts(spikes, reference, streams.mask)), "snn_s": rec.stats["seconds"], "lava": lava,
             "fidelity_counts": {k: layer_counts(spikes[k], reference[k], streams.mask, mine) for k in reference},
+            "ladder_counts": _ladder_counts(name, records, reference, streams.mask, mine),
             "chip_counts": rec.stats.get("chip_counts"),
             "raster": {k: np.argwhere(v[RASTER_CLIP] > 0).tolist() for k, v in spikes.items()} if index == 0 else None,
             "spikes": spikes if opts.save_spikes else None,
@@ -177,6 +178,7 @@ def finalize(run: Run, branch: Branch, opts: SimOptions, parts: list[dict]) -> d
             "spike_agreement_vs_reference": same / max(total, 1),
             "fidelity": summarise({k: from_counts(c) for k, c in
                                    merge_counts([b["fidelity_counts"] for b in per]).items()}),
+            "fidelity_vs_previous": _ladder(per),
             "chip_counts": None if per[0].get("chip_counts") is None else {
                 pop: {k: sum(b["chip_counts"][pop][k] for b in per) for k in c} for pop, c in per[0]["chip_counts"].items()},
             "predictions": _predictions(dists, parts[0]["seen"], parts[0]["unseen"], run.beta),
@@ -204,6 +206,22 @@ def finalize(run: Run, branch: Branch, opts: SimOptions, parts: list[dict]) -> d
         "gpu_energy": parts[0].get("gpu_energy") if len(parts) == 1 else [p.get("gpu_energy") for p in parts],
         "versions": library_versions(),
     }
+
+
+def _ladder_counts(name: str, records: dict, reference: dict, mask, clip_ids) -> dict | None:
+    """Layer counts of ``name`` against the ladder rung before it (see :data:`~neuro_av.export.fidelity.LADDER`)."""
+    prev = previous_rung(name, records, REFERENCE)
+    if prev is None:
+        return None
+    return {"against": prev, "counts": {k: layer_counts(records[name].spikes[k], records[prev].spikes[k], mask, clip_ids)
+                                        for k in reference}}
+
+
+def _ladder(per: list[dict]) -> dict | None:
+    if per[0].get("ladder_counts") is None:
+        return None
+    merged = merge_counts([b["ladder_counts"]["counts"] for b in per])
+    return {"against": per[0]["ladder_counts"]["against"], **summarise({k: from_counts(c) for k, c in merged.items()})}
 
 
 def _predictions(dists: np.ndarray, seen: np.ndarray, unseen: np.ndarray, beta: float) -> np.ndarray:
@@ -245,7 +263,7 @@ def write_shard(raw: dict, folder: Path) -> None:
         for layer, s in (b["spikes"] or {}).items():
             arrays[f"{name}/spikes/{layer}"] = s
         meta["backends"][name] = {k: b[k] for k in ("sums", "agree", "snn_s", "lava", "raster", "fidelity_counts",
-                                                    "chip_counts")}
+                                                    "ladder_counts", "chip_counts")}
         meta["backends"][name]["has_spikes"] = b["spikes"] is not None
     save_npz(Path(folder) / "raw.npz", arrays)
     write_json(meta, Path(folder) / "raw.json", indent=None)

@@ -134,7 +134,9 @@ def deployable_module(module, x: np.ndarray, dt_s: float | None = None) -> tuple
     def forward(streams) -> Record:
         return reference(net, streams.currents[inp])
 
-    return Deployable(graph, plan, quantise_on_input(plan, {inp: x}), forward, "module"), net, x
+    from neuro_av.export.finetune_module import module_fixed_plan
+
+    return Deployable(graph, plan, module_fixed_plan(module, plan, {inp: x}), forward, "module"), net, x
 
 
 def simulate_module(module, x: np.ndarray, backends, out_dir: Path, tables=(), dt_s: float | None = None,

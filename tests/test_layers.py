@@ -22,6 +22,7 @@ FORBIDDEN = {
     "neuro_av.training": ("neuro_av.export", "neuro_av.sim", "neuro_av.cli"),
     "neuro_av.export": ("neuro_av.training", "neuro_av.sim", "neuro_av.cli"),
     "neuro_av.sim": ("neuro_av.training", "neuro_av.cli"),
+    "neuro_av.finetune": ("neuro_av.sim", "neuro_av.cli"),  # sees training and export, on purpose
 }
 BASE = ("neuro_av.errors", "neuro_av.io", "neuro_av.naming", "neuro_av.versions", "neuro_av.gzsl",
         "neuro_av.lava_compat")

@@ -54,10 +54,11 @@ class BackendError(NeuroAVError, ValueError):
 def _registry() -> dict[str, Backend]:
     from neuro_av.export.backends.lava import LavaFixed, LavaFloat
     from neuro_av.export.backends.norse import Norse
+    from neuro_av.export.backends.quant_float import QuantFloat
     from neuro_av.export.backends.reference import Reference
     from neuro_av.export.backends.torch_fixed import TorchFixed
 
-    return {b.name: b for b in (Norse(), Reference(), LavaFloat(), LavaFixed(), TorchFixed())}
+    return {b.name: b for b in (Norse(), Reference(), LavaFloat(), QuantFloat(), LavaFixed(), TorchFixed())}
 
 
 REGISTRY: dict[str, Backend] = {}
@@ -69,7 +70,7 @@ def registry() -> dict[str, Backend]:
     return REGISTRY
 
 
-NAMES = ("norse", "reference", "lava-float", "lava-fixed", "torch-fixed")  # the CLI's choices, in report order
+NAMES = ("norse", "reference", "lava-float", "quant-float", "lava-fixed", "torch-fixed")  # the CLI's choices, in report order
 
 
 def get(name: str) -> Backend:

@@ -41,14 +41,12 @@ from neuro_av.export.lava.oracle import (
 from neuro_av.export.lava.plan import LavaPlan
 
 from neuro_av.errors import ExportError
+from neuro_av.functional.loihi_formats import MAX_WEIGHT_MANTISSA, SILENT_FIXED, THRESHOLD_PRECISION_BITS
 from neuro_av.io import save_npz
 
-THRESHOLD_PRECISION_BITS = 17  # Lava's fixed-point vth register
 BIAS_MANTISSA_BITS = 13  # Lava's bias_mant register (signed)
 BIAS_EXP_MAX = 7  # Lava's bias_exp register (3 bits, unsigned)
-MAX_WEIGHT_MANTISSA = 2**WEIGHT_BITS - 2  # mixed-sign matrices lose their LSB: even values up to 254
 STATE_MAX = 2 ** (STATE_BITS - 1) - 1
-SILENT_FIXED = 2 ** (STATE_BITS - 1 - THRESHOLD_SHIFT)  # (x << 6) exceeds every 24-bit voltage
 READOUT_HEADROOM = 2.0  # a read-out's calibrated peak voltage uses at most half of the 24-bit state
 FORMAT = "neuro-av lava fixed-point plan 3"
 
@@ -157,7 +155,7 @@ def quantise_threshold(theta, scale: float) -> np.ndarray:
 def quantise_weights(w: np.ndarray, exp: int | None = None) -> tuple[np.ndarray, int]:
     """8-bit mantissas (even, as Lava keeps them for mixed signs) and the layer's exponent: the one
     that fits the largest weight, or ``exp`` as given (a frozen calibration; what does not fit clips).
-    :func:`neuro_av.export.fixed_train.mantissas` computes the same in torch, op for op."""
+    :func:`neuro_av.functional.loihi_fixed.mantissas` computes the same in torch, op for op."""
     if exp is None:
         peak = float(np.abs(w).max()) if w.size else 0.0
         if peak == 0:

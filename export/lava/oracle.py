@@ -20,13 +20,15 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-DECAY_BITS = 12
-DECAY_UNITY = 2**DECAY_BITS  # a 12-bit decay of DECAY_UNITY empties the state in one step
-CURRENT_DECAY_OFFSET = 1  # Loihi's ds_offset: du + 1 is the effective current decay
-ACTIVATION_SHIFT = 6  # synaptic input is MSB-aligned by 6 bits
-THRESHOLD_SHIFT = 6  # so is the threshold
-STATE_BITS = 24  # u and v registers
-WEIGHT_BITS = 8
+from neuro_av.functional.loihi_formats import (  # noqa: F401  (the formats, defined once)
+    ACTIVATION_SHIFT,
+    CURRENT_DECAY_OFFSET,
+    DECAY_BITS,
+    DECAY_UNITY,
+    STATE_BITS,
+    THRESHOLD_SHIFT,
+    WEIGHT_BITS,
+)
 
 
 class LifLayer(NamedTuple):

@@ -32,7 +32,7 @@ def register(sub) -> None:
 
 def run_finetune(args) -> int:
     from neuro_av.cli.train import summary_line
-    from neuro_av.training.finetune import config_from, finetune_run, parse_sets
+    from neuro_av.finetune import config_from, finetune_run, parse_sets
     from neuro_av.training.runfolder import command_line
 
     ft_sets, train_sets = parse_sets(args.set)

@@ -8,7 +8,7 @@ from pathlib import Path
 from neuro_av.data.spike_input import check_dt
 from neuro_av.errors import ConfigError
 
-BACKEND_NAMES = ("norse", "reference", "lava-float", "lava-fixed", "torch-fixed")  # = neuro_av.export.backends.NAMES
+BACKEND_NAMES = ("norse", "reference", "lava-float", "quant-float", "lava-fixed", "torch-fixed")  # = neuro_av.export.backends.NAMES
 
 
 def register(sub) -> None:
@@ -136,6 +136,19 @@ def _print_fidelity(report: dict) -> None:
         rate = next(iter(rows.values()))[layer]["rate_ref"]
         cells = "  ".join(f"{r[layer]['dice']:.4f}/{r[layer]['dice_1step']:.4f}" for r in rows.values())
         print(f"    {layer[:14]:<14} {rate:7.2%}  {cells}")
+    from neuro_av.export.fidelity import LADDER
+
+    ladder = {n: report["backends"][n]["fidelity_vs_previous"] for n in LADDER
+              if (report["backends"].get(n) or {}).get("fidelity_vs_previous")}
+    if ladder:
+        print("  fidelity ladder, each rung's Dice vs the rung before it (quant-float: rounded parameters, float state):")
+        print(f"    {'layer':<14} " + "  ".join(f"{n + ' vs ' + l['against']:>26}" for n, l in ladder.items()))
+        for layer in next(iter(ladder.values()))["layers"]:
+            print(f"    {layer[:14]:<14} " + "  ".join(f"{l['layers'][layer]['dice']:>26.4f}" for l in ladder.values()))
+    search = (report.get("quantisation") or {}).get("search")
+    if search:
+        print(f"  fixed point: scales and exponents chosen by spike Dice on the input ({search['candidates']} tried): "
+              f"{search['rule_dice']:.4f} with the fixed rule, {search['chosen_dice']:.4f} chosen")
     agree = {n: b.get("class_agreement_vs_reference") for n, b in report["backends"].items() if n != ref}
     if any(v is not None for v in agree.values()):
         print(f"  predicted class as {ref}'s: " + ", ".join(f"{n} {v:.2%}" for n, v in agree.items() if v is not None))

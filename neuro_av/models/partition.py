@@ -44,7 +44,7 @@ class SpikingBranch(nn.Module):
     """Independent chains of Linear → dynamic-threshold LIF layers (what goes to NIR and Lava).
 
     ``fixed_point``: None (float LIF, as trained by ``neuro-av train``), or a
-    :class:`neuro_av.export.fixed_train.FixedForward` that runs the branch in Loihi's fixed-point
+    :class:`neuro_av.functional.loihi_fixed.FixedForward` that runs the branch in Loihi's fixed-point
     arithmetic from the same weights (a run made by ``neuro-av finetune``)."""
 
     fixed_point = None
@@ -58,7 +58,7 @@ class SpikingBranch(nn.Module):
 
     def forward(self, x: SnnInput) -> SnnOutput:
         if self.fixed_point is not None:
-            return self.fixed_point(self, x)
+            return SnnOutput(self.fixed_point(self, x))
         spikes = {}
         for name, layers in self.chains.items():
             h, out = x.current[name], []

@@ -9,7 +9,8 @@ import torch
 
 from neuro_av.export import hybrid
 from neuro_av.export.compile import compile_graph
-from neuro_av.export.fixed_train import attach, clamp_weights, snap_weights
+from neuro_av.export.fixed_train import attach
+from neuro_av.functional.loihi_fixed import clamp_weights, snap_weights
 from neuro_av.export.lava.fixed_point import frozen_calibration, quantise
 from neuro_av.export.nir_graph import read_graph, snn_to_nir, write_graph
 from neuro_av.export.torch_fixed import run_fixed_torch
@@ -49,7 +50,8 @@ def test_fixed_forward_equals_torch_fixed_on_the_exported_integers(tmp_path, see
     plan = compile_graph(graph, dt)
     peaks = {k: float(np.abs(v).max()) / 2 for k, v in currents.items()}  # half: inputs clip too
     frozen = frozen_calibration(quantise(plan, input_peak=peaks, threshold_peak={k: 0.6 for k in thresholds}))
-    forward = attach(model, frozen)
+    attach(model, frozen)
+    forward = branch.fixed_point
     with torch.no_grad():
         got = branch(x)
     rec, counts = run_fixed_torch(quantise(plan, frozen=frozen), currents, thresholds, mask)
@@ -100,7 +102,8 @@ def test_the_headroom_penalty_is_positive_where_the_state_nears_its_wrap_and_has
     plan = compile_graph(snn_to_nir(branch, 0.3, True), 1e-3)
     frozen = frozen_calibration(quantise(plan, input_peak={k: float(np.abs(v).max()) for k, v in currents.items()},
                                          threshold_peak={k: 0.6 for k in thresholds}))
-    forward = attach(model, frozen)
+    attach(model, frozen)
+    forward = branch.fixed_point
     branch(x)
     penalty = forward.take_penalty()
     assert float(penalty) > 0 and forward.counts["u_wraps"] + forward.counts["v_saturations"] > 0

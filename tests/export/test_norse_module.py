@@ -67,7 +67,7 @@ def test_export_and_sim_of_a_module_from_the_command_line(tmp_path, capsys):
     report = json.loads((tmp_path / "sim" / "report.json").read_text())
     assert report["kind"] == "module" and report["reference"] == "norse"
     b = report["backends"]
-    assert set(b) == {"norse", "reference", "lava-float", "lava-fixed", "torch-fixed"}
+    assert set(b) == {"norse", "reference", "lava-float", "quant-float", "lava-fixed", "torch-fixed"}
     assert b["lava-float"]["spike_agreement_vs_reference"] == 1.0 and b["reference"]["spike_agreement_vs_reference"] == 1.0
     assert b["torch-fixed"]["fidelity"] == b["lava-fixed"]["fidelity"]
     assert b["lava-float"]["readout_vs_reference"]["net.lif3"]["max_abs_diff"] < 1e-9

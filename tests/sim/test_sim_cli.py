@@ -23,7 +23,14 @@ def test_sim_all_backends_norse_reproduces_the_run_and_lava_float_equals_norse(t
     report = _report(out)
     metrics = json.loads((run / "metrics.json").read_text())
     b = report["backends"]
-    assert set(b) == {"norse", "lava-float", "lava-fixed", "torch-fixed"}
+    assert set(b) == {"norse", "lava-float", "quant-float", "lava-fixed", "torch-fixed"}
+    # the ladder: quant-float against the reference only, torch-fixed against quant-float, lava-fixed
+    # against torch-fixed (equal: Dice 1.0 on every layer)
+    assert b["quant-float"]["fidelity_vs_previous"] is None and b["norse"]["fidelity_vs_previous"] is None
+    assert b["torch-fixed"]["fidelity_vs_previous"]["against"] == "quant-float"
+    assert b["lava-fixed"]["fidelity_vs_previous"]["against"] == "torch-fixed"
+    assert all(f["dice"] == 1.0 for f in b["lava-fixed"]["fidelity_vs_previous"]["layers"].values())
+    assert "fidelity ladder" in printed
     for k in ("S", "U", "HM", "ZSL"):
         assert b["norse"][k] == pytest.approx(metrics[k], abs=1e-9)  # the hybrid is the trained model
         assert b["lava-float"][k] == b["norse"][k]
@@ -104,9 +111,10 @@ def test_foreign_nir_graph_report(shared_data, tmp_path):
                  "--columns", "0", "--dt", "1e-4", "--out", str(out), "--save-spikes"]) == 0
     report = _report(out)
     spikes = np.load(out / "spikes.npz")
-    assert set(spikes.files) == {"reference/1", "lava-float/1", "lava-fixed/1", "torch-fixed/1"}
+    assert set(spikes.files) == {"reference/1", "lava-float/1", "quant-float/1", "lava-fixed/1", "torch-fixed/1"}
     assert spikes["lava-fixed/1"].shape == (1, 1000, 1) and spikes["lava-fixed/1"].sum() == 4
-    assert report["kind"] == "nir" and set(report["backends"]) == {"reference", "lava-float", "lava-fixed", "torch-fixed"}
+    assert report["kind"] == "nir" and set(report["backends"]) == {"reference", "lava-float", "quant-float", "lava-fixed",
+                                                                   "torch-fixed"}
     assert report["reference"] == "reference"
     for b in report["backends"].values():
         assert "HM" not in b and b["totals"]["spikes"] == 4 and b["spike_agreement_vs_reference"] == 1.0

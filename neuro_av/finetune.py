@@ -1,6 +1,9 @@
 """``neuro-av finetune``: a trained run fine-tuned with its spiking branch in Loihi's exact fixed point.
 
-The spiking branch runs in :class:`neuro_av.export.fixed_train.FixedForward` — the integers export
+The one module that sees both the trainer (:mod:`neuro_av.training`) and the deployment
+(:mod:`neuro_av.export`): it trains through the engine's hooks with export's quantiser frozen.
+
+The spiking branch runs in :class:`neuro_av.functional.loihi_fixed.FixedForward` — the integers export
 writes, with ``torch-fixed``'s (= Lava ``fixed_pt``'s) arithmetic, gradients straight through the
 roundings and a surrogate at the threshold; ``pre`` and ``post`` stay float. The output folder is a
 normal run folder whose checkpoint carries the frozen calibration, so ``evaluate``, ``export``,
@@ -127,7 +130,7 @@ class FinetuneTrainer(Trainer):
         self.source, self.ft = source, ft
         super().__init__(run_dir, source.data.cfg, source.name, source.model.cfg, train_cfg, False, show_progress,
                          data=source.data)
-        self.calibrations: dict[int, dict] = {}
+        self.states: dict[int, dict] = {}  # stage -> fixed_state (calibration and layer integers)
         self.counts: dict[str, dict] = {}
         self.reproduced: dict = {}
 
@@ -136,15 +139,14 @@ class FinetuneTrainer(Trainer):
 
         model = self._reproduce_stage1() if stage == 1 else copy.deepcopy(self.source.model)
         frozen = calibrate(model, self.data, self.run_dir)
-        self.calibrations[stage] = frozen
-        attach(model, frozen)
+        self.states[stage] = attach(model, frozen)
         self.log(f"stage {stage}: spiking branch in fixed point, calibration re-derived from the starting model "
                  f"and frozen (scales {', '.join(f'{k} {v:.4g}' for k, v in frozen['scale'].items())})")
         return model
 
     def after_step(self, model) -> None:
         if self.ft.clamp_weights:
-            from neuro_av.export.fixed_train import clamp_weights
+            from neuro_av.functional.loihi_fixed import clamp_weights
 
             clamp_weights(model.partition().snn)
 
@@ -194,7 +196,7 @@ class FinetuneTrainer(Trainer):
         t0 = time.monotonic()
         out = run_two_stage(self.fit, self.score, self.ft.epochs)
         model, forward = out.model, out.model.partition().snn.fixed_point
-        from neuro_av.export.fixed_train import snap_weights
+        from neuro_av.functional.loihi_fixed import snap_weights
 
         snap_weights(model.partition().snn)
         forward.reset_counts()
@@ -203,7 +205,7 @@ class FinetuneTrainer(Trainer):
         source_model = copy.deepcopy(self.source.model)
         from neuro_av.export.fixed_train import attach
 
-        attach(source_model, self.calibrations[2])
+        attach(source_model, self.states[2]["calibration"])
         source_fixed = self.score(source_model, "test", self.source.beta)
         best = out.best_epoch + 1
         source_metrics = read_metrics(self.source.run_dir / METRICS)
@@ -223,7 +225,7 @@ class FinetuneTrainer(Trainer):
             "world_size": 1, "train_seconds": round(time.monotonic() - t0, 2)}
         save_checkpoint({**model_payload(self.model_name, self.model_cfg, self.data_cfg, self.cfg),
                          "model_state": model.state_dict(), "beta": out.beta, "best_epoch": best,
-                         "epoch_numbering": EPOCH_NUMBERING, "fixed_point": self.calibrations[2],
+                         "epoch_numbering": EPOCH_NUMBERING, "fixed_point": self.states[2],
                          "finetuned_from": metrics["finetune"]["source"], "versions": library_versions()},
                         self.run_dir / CHECKPOINT)
         write_json(metrics, self.run_dir / METRICS)
