@@ -16,6 +16,12 @@ torch. The fixed-point scales come from ``CALIBRATION_CLIPS`` training clips dra
 every value the host clips and every 24-bit wrap or saturation on chip is counted on the
 calibration and check clips, with a warning past the stated limits.
 
+The folder is ``export``'s own (:func:`export_folder`): a folder holding anything else is refused
+(``force`` takes it over), one process writes it at a time, and files are written in a private
+folder and moved in when the export is complete, ``manifest.json`` last, with the files of an
+earlier export that this one does not write again removed; an interrupted export leaves the folder
+as it was.
+
 ``neuro-av sim`` reads these files (:func:`load_branch`) and re-exports first when they are missing
 or older than the checkpoint (:func:`ensure_export`).
 """
@@ -52,7 +58,8 @@ from neuro_av.export.nir_graph import (
 )
 
 from neuro_av.errors import ExportError
-from neuro_av.io import write_json
+from neuro_av.io import OutputError, check_claim, write_json
+from neuro_av.output import output_folder
 from neuro_av.run import Run, clip_batch
 
 TARGETS = ("nir", "lava", "netx", "onnx")
@@ -61,6 +68,8 @@ NIR_FILE = "snn.nir"
 FIXED_FILE = "lava_fixed.npz"
 DEPLOYMENT_FILE = "deployment.json"
 FORMAT = "neuro-av export manifest 2"
+COMMAND = "export"  # the marker's name for an export folder (neuro_av.io.claim_folder)
+FIXED_NAMES = (MANIFEST, DEPLOYMENT_FILE, NIR_FILE, FIXED_FILE, "pre.onnx", "post.onnx")  # besides the manifest's
 CALIBRATION_CLIPS = 64
 CALIBRATION_SEED = 0
 CHECK_SEED = 1
@@ -239,17 +248,46 @@ def _embedding_change(post, batch, state, ref: list[torch.Tensor], snn, spikes) 
     return max(float((g - r).norm() / r.norm().clamp_min(1e-12)) for g, r in zip(got, ref))
 
 
-def export_run(run: Run, targets: tuple[str, ...], out_dir: Path | None = None, check_clips: int = 16,
-               log: Callable[[str], None] = print, hardware: tuple = ()) -> dict:
-    from neuro_av.versions import library_versions
+def _manifest_files(folder: Path) -> list[str]:
+    """The files an export manifest in ``folder`` lists (of any neuro-av export format), or []."""
+    try:
+        manifest = json.loads((Path(folder) / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return []
+    if not (isinstance(manifest, dict) and str(manifest.get("format", "")).startswith("neuro-av export manifest")):
+        return []
+    return [f["path"] for f in manifest.get("files", []) if isinstance(f, dict) and isinstance(f.get("path"), str)
+            and "/" not in f["path"]]
 
+
+def owned_files(folder: Path) -> set[str]:
+    """The names an export writes or wrote in ``folder``: the fixed ones and those its manifest lists."""
+    return {*FIXED_NAMES, *_manifest_files(folder)}
+
+
+def export_folder(out_dir: Path, force: bool = False, what: str = "--out"):
+    """``with export_folder(out) as stage:`` — write an export into ``stage``; it replaces the export in
+    ``out`` when the block ends normally (:func:`neuro_av.output.output_folder`). A folder of a
+    neuro-av export from before markers is recognised as export's own."""
+    return output_folder(Path(out_dir), COMMAND, owned_files, force=force, adopt=bool(_manifest_files(out_dir)),
+                         last=(MANIFEST,), what=what)
+
+
+def export_run(run: Run, targets: tuple[str, ...], out_dir: Path | None = None, check_clips: int = 16,
+               log: Callable[[str], None] = print, hardware: tuple = (), force: bool = False) -> dict:
+    """Export ``run`` into ``out_dir`` (default ``RUN/export``), a folder export owns (see
+    :func:`export_folder`; ``force`` takes over a foreign one); returns the manifest."""
     unknown = [t for t in targets if t not in TARGETS]
     if unknown:
         raise ExportError(f"unknown export target(s) {', '.join(unknown)}; choose from {', '.join(TARGETS)} or all")
-    out_dir = Path(out_dir or run.export_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    # the folder is in flux until the new manifest lands: an interrupted export leaves none to trust
-    (out_dir / MANIFEST).unlink(missing_ok=True)
+    with export_folder(Path(out_dir or run.export_dir), force) as stage:
+        return _export_run(run, targets, stage, check_clips, log, hardware)
+
+
+def _export_run(run: Run, targets: tuple[str, ...], out_dir: Path, check_clips: int, log: Callable[[str], None],
+                hardware: tuple) -> dict:
+    from neuro_av.versions import library_versions
+
     pre, snn, post = hybrid.partition(run)
     log(f"export: NIR graph of the spiking branch ({', '.join(snn.chains)})")
     files = write_branch_graphs(branch_graph(run), out_dir)
@@ -369,6 +407,12 @@ def ensure_export(run: Run, needs: tuple[str, ...], log: Callable[[str], None] =
     if why is not None:
         manifest = read_manifest(run.export_dir) or {}
         targets = tuple(t for t in TARGETS if t in set(needs) | set(manifest.get("targets", [])))
+        try:
+            check_claim(run.export_dir, COMMAND, adopt=bool(_manifest_files(run.export_dir)))
+        except OutputError:
+            raise ExportError(f"{run.export_dir} must be re-exported ({why}) but holds files `neuro-av export` did "
+                              f"not write: move them away, or run `neuro-av export {run.run_dir} --force`") from None
         log(f"sim: {why}; exporting ({', '.join(targets)}) first")
-        export_run(run, targets, run.export_dir, check_clips, log)
+        with export_folder(run.export_dir, what="the export folder") as stage:
+            _export_run(run, targets, stage, check_clips, log, ())
     return load_branch(run.export_dir)

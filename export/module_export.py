@@ -16,6 +16,7 @@ from neuro_av.export.agreement import readout_errors
 from neuro_av.export.deploy import (
     DEPLOYMENT_FILE,
     backend_fidelity,
+    export_folder,
     FIXED_FILE,
     MANIFEST,
     NIR_FILE,
@@ -42,18 +43,21 @@ FORMAT = "neuro-av export manifest 2 (module)"
 
 def export_module(module: torch.nn.Module, x: np.ndarray, out_dir: Path, targets: tuple[str, ...] = TARGETS,
                   dt_s: float | None = None, source: str | None = None,
-                  log: Callable[[str], None] = print, hardware: tuple = ()) -> dict:
+                  log: Callable[[str], None] = print, hardware: tuple = (), force: bool = False) -> dict:
     """Export ``module`` (see :mod:`neuro_av.export.norse_module`) with ``x`` (B, T, N) as calibration
-    and check input; returns the manifest."""
-    from neuro_av.versions import library_versions
-
+    and check input into ``out_dir``, a folder export owns (:func:`~neuro_av.export.deploy.export_folder`;
+    ``force`` takes over a foreign one); returns the manifest."""
     unknown = [t for t in targets if t not in TARGETS]
     if unknown:
         raise ExportError(f"target(s) {', '.join(unknown)} do not apply to a Norse module; choose from "
                           f"{', '.join(TARGETS)} or all (a standalone network has no ONNX host parts)")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / MANIFEST).unlink(missing_ok=True)  # in flux until the new manifest lands
+    with export_folder(Path(out_dir), force) as stage:
+        return _export_module(module, x, stage, targets, dt_s, source, log, hardware)
+
+
+def _export_module(module, x, out_dir: Path, targets, dt_s, source, log, hardware) -> dict:
+    from neuro_av.versions import library_versions
+
     net = parse(module, dt_s)
     x = check_input(x, net.input_width, owner="module")
     log(f"export: NIR graph of {type(module).__name__} ({len(net.layers)} neuron layers, dt {net.dt_s} s)")

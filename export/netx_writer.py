@@ -26,6 +26,7 @@ What netx cannot say, and how the file says it instead:
 """
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -151,7 +152,7 @@ def run_netx(path: Path, info: dict, currents: np.ndarray, mask: np.ndarray | No
     Lava's fixed point, back to back in windows of T + depth steps (netx's own ``reset_interval``
     zeroes each layer at the start of its window, as if each clip ran alone). Returns every layer's
     spikes (B, T, N_l) in the reference time alignment, bias neurons dropped."""
-    from neuro_av.lava_compat import import_netx
+    from neuro_av.lava_compat import import_netx, stopped_after
 
     netx = import_netx()
     from lava.magma.core.run_conditions import RunSteps
@@ -173,7 +174,7 @@ def run_netx(path: Path, info: dict, currents: np.ndarray, mask: np.ndarray | No
     net = netx.hdf5.Network(net_config=str(path), input_message_bits=bits, reset_interval=window, reset_offset=1)
     source = Source(data=x.reshape(batch * window, width + 2).T.copy())
     source.s_out.connect(net.inp)
-    with tempfile.TemporaryDirectory(prefix="neuro-av-netx-") as folder:
+    with tempfile.TemporaryDirectory(prefix=f"neuro-av-netx-{os.getpid()}-") as folder:
         files = []
         for i, layer in enumerate(net.layers):
             f = Path(folder) / f"{i}.u8"
@@ -181,10 +182,8 @@ def run_netx(path: Path, info: dict, currents: np.ndarray, mask: np.ndarray | No
             np.memmap(f, dtype=np.uint8, mode="w+", shape=(batch * window, n)).flush()
             layer.out.connect(LaneWriter(shape=(n,), path=str(f), steps=batch * window).a_in)
             files.append((f, n))
-        try:
+        with stopped_after(net):  # killed at once on Ctrl-C (see neuro_av.lava_compat)
             net.run(condition=RunSteps(num_steps=batch * window), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
-        finally:
-            net.stop()
         out = {}
         for d, ((f, n), entry) in enumerate(zip(files, info["layers"]), start=1):
             rows = np.fromfile(f, dtype=np.uint8).reshape(batch, window, n)

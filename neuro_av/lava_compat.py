@@ -24,16 +24,35 @@ that stops the processes Lava forks when the harness dies (:func:`guard_lava_pro
 Sharp edges: the shims must run before the first import of the module they guard; if someone
 imported lava earlier in the process and it failed, that module is half-initialised and
 ``import_lava`` raises with the original error.
+
+**Interrupts.** A terminal's Ctrl-C (SIGINT) and ``kill -TERM`` of a process group reach every
+process Lava forked, not only the harness. Interrupted mid-message, those processes print a
+traceback each and the harness's ``stop()`` then waits forever for answers they will not send. So,
+for a command that runs Lava (:func:`guard_lava_processes`): forked processes ignore both signals
+and die with their parent; the harness alone turns them into :class:`KeyboardInterrupt` (SIGTERM as
+:class:`neuro_av.signals.Terminated`), and :func:`stopped_after` ends an interrupted network by
+killing its processes instead of asking them to stop. Temporary folders (Lava's output files,
+``multiprocessing``'s ``pymp-*``) go into one folder per process, ``neuro-av-<pid>-*`` in the
+system's temporary folder, removed at exit; those of processes that no longer exist (killed with
+SIGKILL) are removed by the next command that runs Lava.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
+import functools
 import importlib
 import multiprocessing
 import os
+import re
+import shutil
+import signal
 import sys
+import tempfile
 import types
+
+from neuro_av.signals import INTERRUPTS, deferred, raise_on_sigterm
 
 _VAR_MODEL = "lava.magma.compiler.var_model"
 _MP_INFRASTRUCTURE = "lava.magma.runtime.message_infrastructure.multiprocessing"
@@ -109,38 +128,190 @@ def import_netx() -> types.ModuleType:
 
 _PR_SET_PDEATHSIG = 1
 _pdeathsig_registered = False
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
+_temp_root: str | None = None
+TEMP_PREFIX = "neuro-av-"  # neuro-av-<pid>-*: a process's temporary folder (and neuro-av-lava-<pid>-*, ...)
+_OWNED_TEMP = re.compile(r"^neuro-av-(?:[a-z]+-)?(\d+)-")
+ABORT_JOIN_S = 5.0  # how long a killed Lava process or a manager is waited for
+_SOCKET_PATH_MAX = 107  # bytes in an AF_UNIX address (Linux), where multiprocessing's managers listen
+_MP_SOCKET_TAIL = len("/pymp-xxxxxxxx/listener-xxxxxxxx")  # what multiprocessing adds to the temporary folder
 
 
 def guard_lava_processes() -> None:
-    """For a command that runs Lava: SIGTERM becomes KeyboardInterrupt (so ``finally: stop()`` blocks
-    run), and forked processes die with their parent (:func:`stop_children_with_parent`)."""
-    import signal
-
-    signal.signal(signal.SIGTERM, _interrupt)
+    """For a command that runs Lava (call it first): SIGTERM raises
+    :class:`~neuro_av.signals.Terminated` (so ``finally`` blocks run), forked processes ignore SIGINT
+    and SIGTERM and die with their parent (:func:`stop_children_with_parent`), and temporary folders
+    go to this process's own (:func:`private_temp_folder`)."""
+    raise_on_sigterm()
     stop_children_with_parent()
+    private_temp_folder()
+
+
+def _in_forked_child() -> None:
+    """Run in every process forked after :func:`stop_children_with_parent`: killed with its parent,
+    deaf to the terminal's signals (the parent stops it)."""
+    _libc().prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    try:
+        for sig in INTERRUPTS:
+            signal.signal(sig, signal.SIG_IGN)
+    except ValueError:  # forked from a thread other than the main one: block them instead
+        signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
+
+
+@functools.lru_cache(maxsize=None)
+def _libc():
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def stop_children_with_parent() -> None:
-    """Have every process forked from now on receive SIGKILL when its parent dies (Linux).
+    """Have every process forked from now on receive SIGKILL when its parent dies (Linux), and
+    ignore SIGINT and SIGTERM.
 
     Lava runs each process of a network as a forked OS process. A harness that is killed outright
     (SIGKILL, OOM) cannot stop them, and they would linger; with this, the kernel ends them. SIGTERM
-    and Ctrl-C are handled by the harness itself (``finally: stop()``).
+    and Ctrl-C are handled by the harness itself (:func:`stopped_after`).
     """
     global _pdeathsig_registered
     if _pdeathsig_registered or not sys.platform.startswith("linux"):
         return
-    import ctypes
-    import signal
-
-    libc = ctypes.CDLL(None, use_errno=True)
-
-    def _arm():
-        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-
-    os.register_at_fork(after_in_child=_arm)
+    _libc()  # loaded here, not in every child
+    os.register_at_fork(after_in_child=_in_forked_child)
     _pdeathsig_registered = True
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """For a process started with ``subprocess`` (fork hooks do not run there): receive SIGKILL when
+    the parent ``parent_pid`` dies, or exit now if it already has."""
+    if not sys.platform.startswith("linux"):
+        return
+    _libc().prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before the line above
+        os._exit(128 + signal.SIGKILL)
+
+
+# -- temporary folders -----------------------------------------------------------------------------
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temp_folders(base: str | None = None) -> list[str]:
+    """Remove ``neuro-av-<pid>-*`` folders in ``base`` (the system's temporary folder) whose process
+    no longer exists; returns their paths. Folders of living processes, and any not named so, stay."""
+    base = base or tempfile.gettempdir()
+    removed = []
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _OWNED_TEMP.match(entry.name)
+        if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                continue  # another user's, or being removed by another process
+            removed.append(entry.path)
+    return removed
+
+
+def private_temp_folder() -> str:
+    """This process's temporary folder, ``neuro-av-<pid>-*``, made the default of :mod:`tempfile` (so
+    Lava's files and ``multiprocessing``'s ``pymp-*`` folders go there) and removed at exit. The first
+    call also removes the folders of dead processes (:func:`remove_stale_temp_folders`).
+
+    Sharp edge: a manager's socket lives in ``pymp-*`` and its path may not exceed 107 bytes; under a
+    system temporary folder so deep that the extra level would break that, the system's is used."""
+    global _temp_root
+    if _temp_root is not None and os.path.isdir(_temp_root):
+        return _temp_root
+    base = tempfile.gettempdir()
+    remove_stale_temp_folders(base)
+    root = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=base)
+    if len(os.fsencode(root)) + _MP_SOCKET_TAIL > _SOCKET_PATH_MAX:
+        os.rmdir(root)
+        return base
+    _temp_root = tempfile.tempdir = root
+    atexit.register(_remove_temp_root, _temp_root, base)
+    return _temp_root
+
+
+def _remove_temp_root(root: str, base: str) -> None:
+    shutil.rmtree(root, ignore_errors=True)
+    if tempfile.tempdir == root:
+        tempfile.tempdir = base
+
+
+# -- ending a network ------------------------------------------------------------------------------
+@contextlib.contextmanager
+def stopped_after(process):
+    """Stop the Lava network of ``process`` when the block ends: ``process.stop()`` after a normal end
+    or an error, :func:`abort` after Ctrl-C or SIGTERM (``stop()`` would wait for answers from
+    processes that may have been interrupted too)."""
+    try:
+        yield process
+    except KeyboardInterrupt:
+        abort(process)
+        raise
+    except BaseException:
+        process.stop()
+        raise
+    process.stop()
+
+
+class _Stopped:
+    """Stands in for a runtime part :func:`abort` has ended, so Lava's own ``stop()`` (called again by
+    ``Process.__del__``) finds nothing left to do."""
+
+    actors: list = []
+
+    def stop(self) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        pass
+
+
+def _quietly(fn, *args) -> None:
+    try:
+        fn(*args)
+    except Exception:  # a part that never started or is gone already: nothing to end
+        pass
+
+
+def abort(process) -> None:
+    """End the network of ``process`` at once: its OS processes killed, the managers of its shared
+    memory and watchdogs shut down (they ignore the terminal's signals, so they can still answer),
+    and what is left of the runtime marked stopped. Any other process this one forked through
+    ``multiprocessing`` and still running is killed last."""
+    with deferred():
+        runtime = getattr(process, "runtime", None)
+        infra = getattr(runtime, "_messaging_infrastructure", None) if runtime is not None else None
+        actors = list(getattr(infra, "actors", None) or [])
+        for actor in actors:
+            _quietly(actor.kill)
+        for actor in actors:
+            _quietly(multiprocessing.Process.join, actor, ABORT_JOIN_S)
+        if infra is not None:
+            _quietly(lambda: infra.smm.shutdown())
+            infra._actors, infra._smm = [], _Stopped()
+        if runtime is not None:
+            watchdogs = getattr(runtime, "_watchdog_manager", None)
+            if watchdogs is not None:
+                _quietly(watchdogs.stop)
+            runtime._watchdog_manager = _Stopped()
+            runtime._is_started = runtime._is_running = False
+            if infra is None:
+                runtime._messaging_infrastructure = _Stopped()
+        for child in multiprocessing.active_children():
+            _quietly(child.kill)
+            _quietly(child.join, ABORT_JOIN_S)

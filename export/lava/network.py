@@ -21,12 +21,15 @@ shared by the synapses of that depth, which also joins independent chains into o
 Lava runs them in one go). Padded steps (``mask`` False, at the end of a clip): the input is zero,
 biases are off and the threshold is unreachable, so Lava's populations are silent there.
 
-Spikes (and the voltages of read-out populations) are written to memory-mapped files. The network
-is always stopped, also on error or Ctrl-C: Lava's processes and shared memory would leak otherwise.
+Spikes (and the voltages of read-out populations) are written to memory-mapped files in a
+temporary folder (``neuro-av-lava-<pid>-*``). The network is always stopped, also on error; on
+Ctrl-C or SIGTERM its processes are killed (:func:`neuro_av.lava_compat.stopped_after`): Lava's
+processes and shared memory would leak otherwise, and a polite stop would wait for ever.
 """
 from __future__ import annotations
 
 import math
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -35,7 +38,7 @@ from typing import Callable
 
 import numpy as np
 
-from neuro_av.lava_compat import import_lava
+from neuro_av.lava_compat import import_lava, stopped_after
 
 GRADED_MESSAGE_BITS = 24  # Dense carries graded (non-binary) values from the inputs
 LANE_MEMORY_FRACTION = 0.25  # of the memory available when a build starts
@@ -199,7 +202,7 @@ def _run_build(plan, currents, thresholds, mask, lanes, progress, record_voltage
                for o in sorted({_bias_offset(plan, s) for s in plan.synapses})}
     sources, lifs, writers = {}, {}, {}
     theta_sources, denses, writer_procs = [], [], []
-    folder = tempfile.TemporaryDirectory(prefix="neuro-av-lava-")
+    folder = tempfile.TemporaryDirectory(prefix=f"neuro-av-lava-{os.getpid()}-")
     try:
         for name in plan.inputs:
             x = np.asarray(currents[name], np.float64) * mask[:, :, None]
@@ -232,7 +235,7 @@ def _run_build(plan, currents, thresholds, mask, lanes, progress, record_voltage
         build_s = run_s = 0.0
         per_call = max(1, CLIPS_PER_RUN_CALL // lanes)  # rounds per run() call (progress, bounded pauses)
         handle = next(iter(bias_on.values()))
-        try:
+        with stopped_after(handle):
             for r in range(0, at.rounds, per_call):
                 n = min(per_call, at.rounds - r)
                 t1 = time.perf_counter()
@@ -243,8 +246,6 @@ def _run_build(plan, currents, thresholds, mask, lanes, progress, record_voltage
                     run_s += time.perf_counter() - t1
                 if progress:
                     progress(min(batch, (r + n) * lanes) - r * lanes)
-        finally:
-            handle.stop()
         result = LavaResult({}, {}, lanes, at.total, 1, build_s, run_s)
         for (kind, name), (path, out_dtype) in writers.items():
             rows = np.fromfile(path, dtype=out_dtype).reshape(at.total, lanes, -1)
