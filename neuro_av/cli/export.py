@@ -16,7 +16,9 @@ def register(sub) -> None:
         "mapping) and snn.<chain>.nir (each chain alone), lava_fixed.npz (the quantised fixed-point network), "
         "<chain>.net (lava-dl netx, static thresholds), pre.onnx / post.onnx, and manifest.json with the measured "
         "fidelity: Norse vs Lava float and fixed spike agreement, netx vs its static-threshold float model, ONNX "
-        "max abs difference, and every value clipped, wrapped or saturated in fixed point.",
+        "max abs difference, and every value clipped, wrapped or saturated in fixed point. The folder is "
+        "export's own: one that holds other files is refused (--force to write there), and an interrupted "
+        "export leaves it as it was.",
         epilog="examples:\n  neuro-av export runs/stft --target all\n  neuro-av export runs/mdft --target nir\n"
         "  neuro-av export runs/stft --target lava --target onnx --check-clips 32\n"
         "  neuro-av export --module my_net.py:build --input x.npy --target all --out my_export   # your Norse network",
@@ -28,7 +30,10 @@ def register(sub) -> None:
     p.add_argument("--dt", type=float, help="with --module: time step in seconds (default: the cells' dt)")
     p.add_argument("--target", action="append", choices=["nir", "lava", "netx", "onnx", "all"],
                    help="what to export (repeatable; default all)")
-    p.add_argument("--out", help="output folder (default RUN/export)")
+    p.add_argument("--out", help="output folder (default RUN/export); refused when it holds files export did not "
+                   "write")
+    p.add_argument("--force", action="store_true", help="write into --out although it holds other files: replaces "
+                   "only the files an export writes, keeps the rest")
     p.add_argument("--check-clips", type=int, default=16, help="test clips the fidelity is measured on (default 16)")
     p.add_argument("--hardware", action="append", default=[], metavar="JSON",
                    help="a hardware profile to plan for, besides loihi1 and loihi2 (figures with sources)")
@@ -36,8 +41,19 @@ def register(sub) -> None:
 
 
 def run_export(args) -> int:
-    from neuro_av.export.deploy import TARGETS, export_run
     from neuro_av.lava_compat import guard_lava_processes
+    from neuro_av.output import interrupted
+
+    guard_lava_processes()  # first: SIGTERM is an interrupt from here on
+    out = Path(args.out) if args.out else (Path(args.run) / "export" if args.run else None)
+    try:
+        return _export(args)
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the folder is as it was (neuro_av.output)
+        return interrupted("export", out, exc)
+
+
+def _export(args) -> int:
+    from neuro_av.export.deploy import TARGETS, export_run
     from neuro_av.run import load_run
 
     if args.check_clips < 1:
@@ -45,7 +61,6 @@ def run_export(args) -> int:
     from neuro_av.cli.plan import load_hardware
 
     hardware = load_hardware(args.hardware)
-    guard_lava_processes()
     if args.module:
         return _export_module(args, hardware)
     if not args.run:
@@ -54,7 +69,8 @@ def run_export(args) -> int:
     targets = tuple(TARGETS) if "all" in targets else tuple(dict.fromkeys(targets))
     run = load_run(Path(args.run))
     out = Path(args.out) if args.out else run.export_dir
-    manifest = export_run(run, targets, out, args.check_clips, log=lambda m: print(m, flush=True), hardware=hardware)
+    manifest = export_run(run, targets, out, args.check_clips, log=lambda m: print(m, flush=True), hardware=hardware,
+                          force=args.force)
     print(f"wrote {len(manifest['files'])} files and {out / 'manifest.json'}")
     print("fidelity:", json.dumps(manifest["fidelity"], indent=1))
     return 0
@@ -73,7 +89,7 @@ def _export_module(args, hardware: tuple) -> int:
     chosen = args.target or ["all"]
     targets = TARGETS if "all" in chosen else tuple(dict.fromkeys(chosen))
     manifest = export_module(module, x, Path(args.out), targets, args.dt, args.module,
-                             log=lambda m: print(m, flush=True), hardware=hardware)
+                             log=lambda m: print(m, flush=True), hardware=hardware, force=args.force)
     print(f"wrote {len(manifest['files'])} files and {Path(args.out) / 'manifest.json'}")
     for d in manifest["deviations"]:
         print(f"deviation: {d}")

@@ -17,8 +17,10 @@ def register(sub) -> None:
         description="Runs pre on the host (torch, on the GPU when present, or --host onnx), the spiking branch as "
         "`neuro-av export` wrote it in RUN/export (exported first if missing or stale) on each backend (norse: "
         "float64 reference; lava-float; lava-fixed: bit-accurate Loihi fixed point), post on the host, and writes "
-        "DIR/report.json, report.md and report.html. With --nir, runs a foreign NIR graph on an input file instead "
-        "(backends: numpy = the NIR semantics in NumPy, the reference; lava-float; lava-fixed).",
+        "DIR/report.json, report.md and report.html (and spikes.npz with --save-spikes; files of an earlier sim "
+        "that this one does not write are removed, and an interrupted sim leaves DIR as it was). With --nir, runs "
+        "a foreign NIR graph on an input file instead (backends: numpy = the NIR semantics in NumPy, the "
+        "reference; lava-float; lava-fixed).",
         epilog="examples:\n  neuro-av sim runs/stft --backend all --out runs/stft/sim\n"
         "  neuro-av sim runs/mdft --backend lava-fixed --limit 64 --out /tmp/sim --save-spikes\n"
         "  neuro-av sim runs/stft --workers 2 --out runs/stft/sim\n"
@@ -52,7 +54,9 @@ def register(sub) -> None:
     p.add_argument("--columns", help="with --nir and a .csv input: comma-separated input columns (default all)")
     p.add_argument("--dt", type=float, help="with --nir: the graph's time step in seconds (NIR stores none); with "
                    "--module: overrides the cells' dt")
-    p.add_argument("--out", required=True, help="report folder")
+    p.add_argument("--out", required=True, help="report folder (refused when it holds files sim did not write)")
+    p.add_argument("--force", action="store_true", help="write into --out although it holds other files: replaces "
+                   "only the files sim writes, keeps the rest")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(handler=run_sim)
 
@@ -70,13 +74,41 @@ def _check_counts(args) -> None:
 
 
 def run_sim(args) -> int:
-    from neuro_av.cli.plan import load_hardware
     from neuro_av.lava_compat import guard_lava_processes
+    from neuro_av.output import interrupted
+    from neuro_av.signals import exit_status
+
+    guard_lava_processes()  # first: SIGTERM is an interrupt from here on
+    try:
+        return _sim(args)
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: --out is as it was (neuro_av.sim.folder)
+        if _rank() != 0:  # under torchrun, rank 0 says it
+            return exit_status(exc)
+        return interrupted("sim", Path(args.out), exc)
+
+
+def _rank() -> int:
+    import os
+
+    return int(os.environ.get("RANK", 0))
+
+
+def _out_folder(args):
+    """The folder the simulation writes in: a private one inside --out, published when it ends (a
+    torchrun rank other than 0 writes only its shard, into rank 0's folder)."""
+    import contextlib
+
+    from neuro_av.sim.folder import sim_folder
+
+    return sim_folder(Path(args.out), args.force) if _rank() == 0 else contextlib.nullcontext(Path(args.out))
+
+
+def _sim(args) -> int:
+    from neuro_av.cli.plan import load_hardware
     from neuro_av.sim.energy import load_table
 
     _check_counts(args)
     hardware = load_hardware(args.hardware)
-    guard_lava_processes()
     tables = [load_table(Path(t)) for t in args.energy_table]
     chosen = [{"numpy": "reference"}.get(b, b) for b in (args.backend or ["all"])]
     _set_device(args.device)
@@ -89,13 +121,15 @@ def run_sim(args) -> int:
             raise ConfigError("--module needs --input X.npy")
         module = load_user_module(args.module)
         x = load_input(Path(args.input), parse(module, args.dt).input_width, owner="module")
-        paths = simulate_module(module, x, chosen, Path(args.out), tables, args.dt, args.save_spikes, args.lanes,
-                                source=args.module, hardware=hardware)
+        with _out_folder(args) as out:
+            paths = simulate_module(module, x, chosen, out, tables, args.dt, args.save_spikes, args.lanes,
+                                    source=args.module, hardware=hardware)
     elif args.nir:
         from neuro_av.sim.foreign import simulate_graph
 
-        paths = simulate_graph(Path(args.nir), args.input, args.dt, args.columns, chosen, Path(args.out), tables,
-                               args.save_spikes, args.lanes, hardware)
+        with _out_folder(args) as out:
+            paths = simulate_graph(Path(args.nir), args.input, args.dt, args.columns, chosen, out, tables,
+                                   args.save_spikes, args.lanes, hardware)
     else:
         if not args.run:
             raise ConfigError("give a run folder, or --nir GRAPH --input FILE --dt SECONDS")
@@ -106,9 +140,11 @@ def run_sim(args) -> int:
         opts = SimOptions(backends=backends, split=args.split, limit=args.limit, host=args.host, lanes=args.lanes,
                           save_spikes=args.save_spikes, energy_tables=tables, progress=not args.no_progress,
                           hardware=list(hardware))
-        paths = simulate_run(Path(args.run), opts, Path(args.out), args.workers, log=lambda m: print(m, flush=True))
+        with _out_folder(args) as out:
+            paths = simulate_run(Path(args.run), opts, out, args.workers, log=lambda m: print(m, flush=True))
         if paths is None:  # a torchrun rank other than 0
             return 0
+    paths = {k: Path(args.out) / Path(v).name for k, v in paths.items()}  # where the files were published
     print_summary(json.loads(paths["json"].read_text()), paths)
     return 0
 
