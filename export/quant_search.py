@@ -20,6 +20,7 @@ from neuro_av.export.fidelity import fidelity
 from neuro_av.export.lava.fixed_point import FixedPlan, frozen_calibration, quantise
 
 THRESHOLD_BITS = (10, 11, 12, 13, 14, 15, 16)
+SEARCH_CLIPS = 16  # the first clips of the calibration input the candidates are compared on
 
 
 def _dice(plan, frozen: dict, streams: tuple, reference: dict) -> float:
@@ -34,6 +35,13 @@ def search(plan, rule: FixedPlan, streams: tuple, reference: dict) -> tuple[Fixe
     ``weight_exp_lowered``: steps below the exponent that fits a synapse's largest weight.
     ``streams``: (currents, thresholds, mask) of the calibration input; ``reference``: the float
     plan's spikes on it."""
+    currents, thresholds, mask = streams
+    if mask.shape[0] > SEARCH_CLIPS:  # the search runs torch-fixed once per candidate: a sample of the clips
+        currents = {k: np.asarray(v)[:SEARCH_CLIPS] for k, v in currents.items()}
+        thresholds = {k: (np.asarray(v)[:SEARCH_CLIPS] if np.ndim(v) == 3 and np.shape(v)[0] > 1 else v)
+                      for k, v in thresholds.items()}
+        reference = {k: np.asarray(v)[:SEARCH_CLIPS] for k, v in reference.items()}
+        streams = (currents, thresholds, mask[:SEARCH_CLIPS])
     best = frozen_calibration(rule)
     rule_dice = best_dice = _dice(plan, best, streams, reference)
     tried = 1
@@ -66,7 +74,8 @@ def search(plan, rule: FixedPlan, streams: tuple, reference: dict) -> tuple[Fixe
                                  if plan.populations[k].spiking},
               "weight_exp_lowered": {s.name: _exponents_for(plan, rule, best, s.dst)["weight_exp"][s.name]
                                      - best["weight_exp"][s.name] for s in plan.synapses},
-              "on": "the calibration input (spike Dice of torch-fixed against the float reference)"}
+              "on": f"the first {int(streams[2].shape[0])} clips of the calibration input (spike Dice of torch-fixed "
+                    "against the float reference)"}
     fixed.report["search"] = choice
     return fixed, choice
 
