@@ -114,8 +114,9 @@ def main() -> int:
     print(f"\ntoy task on {len(y)} clips: Norse forward accuracy {100 * norse_acc:.1f} % (chance 33.3 %)")
     for name, b in report["backends"].items():
         r = b["readout_vs_reference"]["net.lif2"]
+        priced = next(iter(b["energy"]["neuromorphic"].values()))  # the first profile with published energies
         print(f"  {name:<11} spike agreement with Norse {b['spike_agreement_vs_reference']:.2%}, "
-              f"{b['totals']['spikes']:,.1f} spikes/clip, {b['energy_j'] * 1e9:.1f} nJ/clip (Loihi 1 table), "
+              f"{b['totals']['spikes']:,.1f} spikes/clip, {priced['total'] * 1e9:.1f} nJ/clip ({priced['title']}), "
               f"read-out max |Δv| {r['max_abs_diff']:.3g}, arg-max as Norse's on {r['argmax_agreement']:.1%} of steps")
     finetune_and_compare(net, x, y, args.finetune_epochs)
     return 0

@@ -18,11 +18,12 @@ A link's energy is given only where the profile has a published energy per bit.
 from __future__ import annotations
 
 import nir
-from neuro_av.export.hardware import figure, load_profile, sources
+from neuro_av.export.deployment_text import few, plural, summary  # noqa: F401 (summary: the plan as text)
+from neuro_av.export.hardware import BUILTIN, figure, load_profile, sources, title
 from neuro_av.export.placement import place
 
 FORMAT = "neuro-av deployment plan 1"
-DEFAULT_TARGETS = ("loihi1", "loihi2")
+DEFAULT_TARGETS = BUILTIN
 
 
 def host_reads(graph: nir.NIRGraph) -> set[str]:
@@ -40,8 +41,18 @@ def needs(plan, input_bits: int, spike_inputs=()) -> dict:
             "bias_channels": len({plan.populations[s.dst].depth for s in plan.synapses if (s.bias != 0).any()})}
 
 
-def _feature_violations(profile: dict, need: dict) -> tuple[list[str], list[str]]:
-    violations, notes = [], []
+def _what(kind: str, names: list[str]) -> str:
+    """What the network needs, with the populations or streams counted rather than listed."""
+    if kind == "threshold_streams":
+        return f"{plural(len(names), 'threshold stream')} from the host (a threshold per neuron per step)"
+    return (f"{plural(len(names), 'population')} ({few(names)}) whose neurons reset to, or start at, "
+            "a non-zero voltage")
+
+
+def _feature_violations(profile: dict, need: dict) -> tuple[list[str], list[str], list[str]]:
+    """(violations, notes, fixes): ``fixes`` names what the network would need to change for each
+    violation it removes (the advice of :func:`~neuro_av.export.deployment_text.summary`)."""
+    violations, notes, fixes = [], [], []
     name = profile["name"]
     if need["graded_input_bits"]:
         graded = figure(profile, "graded_spikes")
@@ -49,23 +60,26 @@ def _feature_violations(profile: dict, need: dict) -> tuple[list[str], list[str]
         if graded is False:
             violations.append(f"the first layer takes graded {need['graded_input_bits']}-bit inputs; {name} "
                               "sends binary spikes only (a rate or bit-plane code would be another network)")
+            fixes.append("binary spike inputs")
         elif graded is None:
             notes.append(f"graded inputs: whether {name} carries them is not in the profile (unchecked)")
         elif payload is not None and payload < need["graded_input_bits"]:
             violations.append(f"graded inputs need {need['graded_input_bits']} bits; {name} carries {payload}")
-    for kind, what in (("threshold_streams", "a threshold per neuron per step from the host"),
-                       ("nonzero_reset_or_start", "neurons that reset to, or start at, a non-zero voltage")):
+            fixes.append(f"inputs of at most {payload} bits")
+    for kind, fix in (("threshold_streams", "static thresholds"),
+                      ("nonzero_reset_or_start", "a zero reset and start voltage")):
         if not need[kind]:
             continue
         mode = figure(profile, "threshold_input")
         if mode == "none":
-            violations.append(f"{what} ({', '.join(need[kind])}): {name}'s neuron models are fixed")
+            violations.append(f"{_what(kind, need[kind])}: {name}'s neuron models are fixed")
+            fixes.append(fix)
         elif mode == "microcode":
-            notes.append(f"{what} ({', '.join(need[kind])}): needs a microcoded neuron model on {name} "
+            notes.append(f"{_what(kind, need[kind])}: needs a microcoded neuron model on {name} "
                          "(no stock Lava neuron does this)")
         elif mode is None:
-            notes.append(f"{what}: whether {name} supports it is not in the profile (unchecked)")
-    return violations, notes
+            notes.append(f"{_what(kind, need[kind])}: whether {name} supports it is not in the profile (unchecked)")
+    return violations, notes, fixes
 
 
 def link(plan, graph: nir.NIRGraph, input_bits: int, threshold_bits: int, state_bits: int, steps: int | None,
@@ -94,19 +108,24 @@ def link(plan, graph: nir.NIRGraph, input_bits: int, threshold_bits: int, state_
 def deployment_plan(plan, graph: nir.NIRGraph, steps: int | None, input_bits: int = 8, weight_bits: int = 8,
                     targets=DEFAULT_TARGETS, spike_inputs=()) -> dict:
     """The plan of ``plan`` (a :class:`~neuro_av.export.lava.plan.LavaPlan`) on each target profile
-    (names of built-in profiles, paths, or loaded profile dicts); ``spike_inputs``: inputs that carry
-    binary spikes (graded otherwise)."""
-    profiles = [t if isinstance(t, dict) else load_profile(t) for t in targets]
+    (names of built-in profiles, paths, or loaded profile dicts; one without placement figures, an
+    energy-only profile, is listed under ``not_planned``); ``spike_inputs``: inputs that carry binary
+    spikes (graded otherwise)."""
+    profiles = {}
+    for t in targets:
+        profile = t if isinstance(t, dict) else load_profile(t)
+        profiles.setdefault(profile["name"], profile)
     need = needs(plan, input_bits, spike_inputs)
     reads = host_reads(graph)
     out = {"format": FORMAT, "needs": need,
            "network": {"populations": len(plan.populations), "neurons": sum(p.size for p in plan.populations.values()),
                        "synapses": int(sum(s.weight.size for s in plan.synapses)), "weight_bits": weight_bits,
                        "dt_s": plan.dt_s, "steps_per_clip": steps},
-           "targets": {}}
-    for profile in profiles:
+           "targets": {}, "not_planned": {name: "its profile has no placement figures (energy only)"
+                                          for name, p in profiles.items() if not p.get("figures")}}
+    for profile in (p for p in profiles.values() if p.get("figures")):
         placed = place(plan, profile, weight_bits, reads)
-        violations, notes = _feature_violations(profile, need)
+        violations, notes, fixes = _feature_violations(profile, need)
         violations += placed["violations"]
         threshold_bits = figure(profile, "threshold_bits", 17)
         state_bits = figure(profile, "state_bits", 24)
@@ -116,8 +135,9 @@ def deployment_plan(plan, graph: nir.NIRGraph, steps: int | None, input_bits: in
         bits_clip = None if steps is None else (lk["bits_per_step"]["host_to_chip"] + lk["bits_per_step"]["chip_to_host"]) * steps
         bandwidth = figure(profile, "link_bits_per_s")
         out["targets"][profile["name"]] = {
-            "title": profile.get("title", profile["name"]), "fits": not violations, "violations": violations,
-            "notes": notes, "cores": placed["cores"], "chips": placed["chips"],
+            "title": title(profile), "fits": not violations, "violations": violations,
+            "notes": notes, "fixes": fixes, "placement_fits": not placed["violations"],
+            "cores": placed["cores"], "chips": placed["chips"],
             "cores_per_chip": figure(profile, "cores_per_chip"),
             "cores_lower_bound": placed["cores_lower_bound"], "unchecked": placed["unchecked"],
             "populations": placed["populations"], "sources": sources(profile), "unknown": profile.get("unknown", {}),
@@ -129,23 +149,3 @@ def deployment_plan(plan, graph: nir.NIRGraph, steps: int | None, input_bits: in
     if "link" not in out:  # no target at all: Loihi's widths
         out["link"] = link(plan, graph, input_bits, 17, 24, steps, plan.dt_s, spike_inputs)
     return out
-
-
-def summary(dep: dict) -> list[str]:
-    """A few lines for the terminal."""
-    lk = dep["link"]
-    lines = []
-    for name, t in dep["targets"].items():
-        bound = " (at least: per-core limits unpublished)" if t["cores_lower_bound"] else ""
-        verdict = "fits" if t["fits"] else "does NOT fit: " + "; ".join(t["violations"])
-        lines.append(f"{name}: {t['cores']} core(s){bound} on {t['chips']} chip(s); {verdict}")
-        for note in t["notes"]:
-            lines.append(f"  note: {note}")
-    per_clip = lk["bytes_per_clip"]
-    if per_clip["host_to_chip"] is not None:
-        lines.append(f"link per clip ({lk['steps_per_clip']} steps): host→chip {per_clip['host_to_chip']:,.0f} B, "
-                     f"chip→host {per_clip['chip_to_host']:,.0f} B; threshold streams are "
-                     f"{lk['threshold_stream_share']:.0%} of host→chip")
-    lines.append(f"link in real time (one step per {lk['dt_s']} s): {lk['realtime_bits_per_s'] / 1e6:,.2f} Mbit/s "
-                 f"(static thresholds: {lk['static_threshold']['realtime_bits_per_s'] / 1e6:,.2f} Mbit/s)")
-    return lines

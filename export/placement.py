@@ -17,7 +17,11 @@ would do by hand, and an upper bound on what a packing compiler needs). On one c
 
 A limit the profile does not give is not checked, and the result says so; where the profile gives
 only chip-level figures, a population's cores are the lower bound ⌈N / (neurons_per_chip /
-cores_per_chip)⌉.
+cores_per_chip)⌉ (:data:`CHIP_AVERAGE`).
+
+A limit *binds* a population when it is what split it over its cores (one core fewer would exceed
+it), or when it is used to at least :data:`BINDS_AT` of its value or beyond; ``binding_limit`` is
+None when none does, and ``largest_limit`` names the most used one either way.
 """
 from __future__ import annotations
 
@@ -27,6 +31,8 @@ from dataclasses import asdict, dataclass, field
 from neuro_av.export.hardware import figure
 
 PER_CORE = ("neurons_per_core", "input_axons_per_core", "synapse_memory_bits_per_core", "output_axons_per_core")
+CHIP_AVERAGE = "neurons_per_chip / cores_per_chip"  # the per-core neuron bound where only chip figures exist
+BINDS_AT = 0.9
 
 
 @dataclass
@@ -38,7 +44,8 @@ class PopulationPlacement:
     weight_bits: int
     cores: int
     neurons_per_core: int
-    binding_limit: str
+    binding_limit: str | None  # the limit that binds (see the module docstring), or None
+    largest_limit: str | None  # the most used limit, binding or not
     utilisation: dict = field(default_factory=dict)  # limit -> used / available, per core
     core_ids: list = field(default_factory=list)
 
@@ -122,15 +129,20 @@ def place(plan, profile: dict, weight_bits: int, host_reads: set[str]) -> dict:
         cores = k[name] if density is None else max(k[name], math.ceil(pop.size / density))
         use = per_core_use(name, cores)
         ratios = {lim: use[lim] / limits[lim] for lim in use if limits[lim] is not None}
+        split_by = []  # the limits one core fewer would exceed
         if density is not None:
-            binding = "neurons_per_chip / cores_per_chip (average: the per-core limits are not published)"
-        elif ratios:
-            binding = max(ratios, key=ratios.get)
-        else:
-            binding = "none known"
+            ratios[CHIP_AVERAGE] = math.ceil(pop.size / cores) / density
+            split_by = [CHIP_AVERAGE] if cores > k[name] else []
+        elif cores > 1:
+            fewer = per_core_use(name, cores - 1)
+            split_by = [lim for lim in fewer if limits[lim] is not None and fewer[lim] > limits[lim]]
+        largest = max(ratios, key=ratios.get) if ratios else None
+        binding = (max(split_by, key=ratios.get) if split_by
+                   else largest if largest is not None and ratios[largest] >= BINDS_AT else None)
         placements.append(PopulationPlacement(
             name, pop.size, fan_in[name], pop.size * (fan_in[name]), weight_bits, cores, math.ceil(pop.size / cores),
-            binding, {lim: round(r, 4) for lim, r in ratios.items()}, list(range(next_core, next_core + cores))))
+            binding, largest, {lim: round(r, 4) for lim, r in ratios.items()},
+            list(range(next_core, next_core + cores))))
         next_core += cores
     total = next_core
     per_chip = figure(profile, "cores_per_chip")

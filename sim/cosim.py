@@ -26,8 +26,9 @@ from neuro_av.export.backends import Deployable
 from neuro_av.export.fidelity import from_counts, layer_counts, merge_counts, previous_rung, summarise
 from neuro_av.export.plan import Record, Streams
 from neuro_av.export.deploy import Branch
+from neuro_av.export.hardware import with_builtins
 from neuro_av.sim.counts import layer_sums, merge_sums, per_clip
-from neuro_av.sim.energy import energy_report, reference_tables
+from neuro_av.sim.energy import energy_report, main_energy, reference_tables
 
 from neuro_av.gzsl import gzsl_evaluate
 from neuro_av.run import Run, clip_batch
@@ -44,10 +45,9 @@ class SimOptions:
     limit: int | None = None
     host: str = "torch"
     save_spikes: bool = False
-    energy_tables: list = field(default_factory=list)
     progress: bool = True
     lanes: int | None = None  # clips per Lava time step (None: as many as memory allows; 1: back to back)
-    hardware: list = field(default_factory=list)  # extra hardware profiles to plan for
+    hardware: list = field(default_factory=list)  # extra hardware profiles to plan for and price with
     shard: tuple[int, int] = (0, 1)
 
     def to_json(self) -> dict:
@@ -162,19 +162,20 @@ def finalize(run: Run, branch: Branch, opts: SimOptions, parts: list[dict]) -> d
     clips = sum(p["clips"] for p in parts)
     targets = np.concatenate([p["targets"] for p in parts])
     ann_macs = run.metrics().get("costs", {}).get("ann_macs_per_clip")
+    profiles = with_builtins(opts.hardware)
     backends = {}
     for name in opts.backends:
         per = [p["backends"][name] for p in parts]
         dists = np.concatenate([b["distances"] for b in per])
         acc = gzsl_evaluate(dists, targets, parts[0]["seen"], parts[0]["unseen"], run.beta).as_percent()
         layers, totals = per_clip(branch.plan, merge_sums([b["sums"] for b in per]), clips)
-        energy = energy_report(totals, ann_macs, opts.energy_tables)
+        energy = energy_report(totals, ann_macs, profiles)
         same, total = (sum(b["agree"][i] for b in per) for i in (0, 1))
         snn_s = sum(b["snn_s"] for b in per)
         backends[name] = {
             **{k: acc[k] for k in ("S", "U", "HM", "ZSL")},
             "spikes": layers, "totals": totals, "synops": totals["synops"] + totals["graded_synops"],
-            "energy_j": energy["neuromorphic"]["Loihi 1"]["total"], "energy": energy,
+            "energy_j": main_energy(energy)[1], "energy": energy,
             "spike_agreement_vs_reference": same / max(total, 1),
             "fidelity": summarise({k: from_counts(c) for k, c in
                                    merge_counts([b["fidelity_counts"] for b in per]).items()}),
@@ -202,7 +203,7 @@ def finalize(run: Run, branch: Branch, opts: SimOptions, parts: list[dict]) -> d
         "deployment": _deployment(branch, opts, parts[0]["steps"]),
         "backends": backends,
         "raster": {name: parts[0]["backends"][name]["raster"] for name in opts.backends},
-        "energy_tables": reference_tables(opts.energy_tables),
+        "energy_tables": reference_tables(profiles),
         "gpu_energy": parts[0].get("gpu_energy") if len(parts) == 1 else [p.get("gpu_energy") for p in parts],
         "versions": library_versions(),
     }
@@ -237,11 +238,11 @@ def _predictions(dists: np.ndarray, seen: np.ndarray, unseen: np.ndarray, beta: 
 
 def _deployment(branch: Branch, opts: SimOptions, steps: int) -> dict:
     """The export's plan, or a new one when more hardware profiles are asked for (or none was written)."""
-    from neuro_av.export.deployment import DEFAULT_TARGETS, deployment_plan
+    from neuro_av.export.deployment import deployment_plan
 
     dep = branch.deployment()
     if dep is None or opts.hardware:
-        dep = deployment_plan(branch.plan, branch.graph, steps, targets=(*DEFAULT_TARGETS, *opts.hardware))
+        dep = deployment_plan(branch.plan, branch.graph, steps, targets=with_builtins(opts.hardware))
     return dep
 
 

@@ -19,12 +19,13 @@ from neuro_av.export.agreement import agreement_counts, readout_errors
 from neuro_av.export.backends import Deployable
 from neuro_av.export.compile import compile_graph
 from neuro_av.export.fidelity import activity_warnings, fidelity
+from neuro_av.export.hardware import with_builtins
 from neuro_av.export.lava.fixed_point import quantise_on_input
 from neuro_av.export.nir_graph import read_graph
 from neuro_av.export.nir_read import dt_of
 from neuro_av.export.plan import Record, static_streams
 from neuro_av.sim.counts import layer_sums, per_clip
-from neuro_av.sim.energy import energy_report, reference_tables
+from neuro_av.sim.energy import energy_report, main_energy, reference_tables
 
 from neuro_av.data.spike_input import binary_inputs, check_dt, check_input, load_input
 from neuro_av.errors import DataError
@@ -32,9 +33,9 @@ from neuro_av.errors import DataError
 LEGACY_NAMES = {"numpy": "reference"}  # the name the first releases gave the NumPy reference
 
 
-def _report(net: Deployable, x: np.ndarray, backends, tables, lanes, header: dict, out_dir: Path, save: bool,
+def _report(net: Deployable, x: np.ndarray, backends, lanes, header: dict, out_dir: Path, save: bool,
             hardware: tuple = (), log=print) -> dict:
-    from neuro_av.export.deployment import DEFAULT_TARGETS, deployment_plan
+    from neuro_av.export.deployment import deployment_plan
     from neuro_av.export.silence import silence_hints
     from neuro_av.sim.report import save_spikes, write_report
 
@@ -47,15 +48,16 @@ def _report(net: Deployable, x: np.ndarray, backends, tables, lanes, header: dic
     ref_name = net.reference
     records = registry.run(dict.fromkeys([ref_name, *names]), net, streams, lanes)
     ref = records[ref_name]
+    profiles = with_builtins(hardware)  # placement and energy: the built-ins and the user's
     results = {}
     for name in names:
         rec = records[name]
         spikes = {k: v.astype(np.uint8) for k, v in rec.spikes.items()}
         layers, totals = per_clip(plan, layer_sums(plan, {inp: x}, spikes, streams.mask), x.shape[0])
-        energy = energy_report(totals, None, tables)
+        energy = energy_report(totals, None, profiles)
         same, total = agreement_counts(spikes, ref.spikes, streams.mask)
         results[name] = {"spikes": layers, "totals": totals, "synops": totals["synops"] + totals["graded_synops"],
-                         "energy_j": energy["neuromorphic"]["Loihi 1"]["total"], "energy": energy,
+                         "energy_j": main_energy(energy)[1], "energy": energy,
                          "fidelity": fidelity(spikes, ref.spikes, streams.mask),
                          "spike_agreement_vs_reference": same / max(total, 1),
                          "readout_vs_reference": readout_errors(rec.voltages, ref.voltages),
@@ -67,8 +69,8 @@ def _report(net: Deployable, x: np.ndarray, backends, tables, lanes, header: dic
               "steps": int(x.shape[1]), "backends": results, "notices": plan.notices, "warnings": warnings,
               "raster": {k: {layer: np.argwhere(s[0] > 0).tolist() for layer, s in records[k].spikes.items()}
                          for k in names},
-              "quantisation": net.fixed.report, "energy_tables": reference_tables(tables), "gpu_energy": None,
-              "deployment": deployment_plan(plan, net.graph, int(x.shape[1]), targets=(*DEFAULT_TARGETS, *hardware),
+              "quantisation": net.fixed.report, "energy_tables": reference_tables(profiles), "gpu_energy": None,
+              "deployment": deployment_plan(plan, net.graph, int(x.shape[1]), targets=profiles,
                                             spike_inputs=binary_inputs({inp: x})),
               "versions": library_versions()}
     paths = write_report(report, out_dir)
@@ -95,7 +97,7 @@ def deployable_graph(graph, plan, x: np.ndarray) -> Deployable:
     return Deployable(graph, plan, quantise_on_input(plan, {inp: x}), None, "nir")
 
 
-def simulate_nir(graph, x: np.ndarray, out_dir: Path, backends=("all",), dt_s: float | None = None, tables=(),
+def simulate_nir(graph, x: np.ndarray, out_dir: Path, backends=("all",), dt_s: float | None = None,
                  save: bool = False, lanes: int | None = None, hardware: tuple = (), source: str = "in-memory graph",
                  log=print) -> dict:
     """A NIR graph object (e.g. what a peer's ``to_nir`` returned) on input ``x``: the report's paths."""
@@ -103,10 +105,10 @@ def simulate_nir(graph, x: np.ndarray, out_dir: Path, backends=("all",), dt_s: f
     plan = _single_input_plan(graph, dt, source, log)
     x = check_input(x, next(iter(plan.inputs.values())), owner="graph")
     header = {"kind": "nir", "graph": source, "input": f"an array of shape {tuple(x.shape)} given in Python", "dt_s": dt}
-    return _report(deployable_graph(graph, plan, x), x, backends, tables, lanes, header, out_dir, save, hardware, log)
+    return _report(deployable_graph(graph, plan, x), x, backends, lanes, header, out_dir, save, hardware, log)
 
 
-def simulate_graph(graph_path: Path, input_path, dt_s, columns, backends, out_dir: Path, tables,
+def simulate_graph(graph_path: Path, input_path, dt_s, columns, backends, out_dir: Path,
                    save: bool = False, lanes: int | None = None, hardware: tuple = (), log=print) -> dict:
     if input_path is None:
         raise DataError("--nir needs --input SPIKES (.npy or .csv)")
@@ -117,7 +119,7 @@ def simulate_graph(graph_path: Path, input_path, dt_s, columns, backends, out_di
     net = deployable_graph(graph, plan, x)
     header = {"kind": "nir", "graph": str(Path(graph_path).resolve()), "input": str(Path(input_path).resolve()),
               "dt_s": dt}
-    return _report(net, x, backends, tables, lanes, header, out_dir, save, hardware, log)
+    return _report(net, x, backends, lanes, header, out_dir, save, hardware, log)
 
 
 def deployable_module(module, x: np.ndarray, dt_s: float | None = None) -> tuple[Deployable, object, np.ndarray]:
@@ -139,7 +141,7 @@ def deployable_module(module, x: np.ndarray, dt_s: float | None = None) -> tuple
     return Deployable(graph, plan, module_fixed_plan(module, plan, {inp: x}), forward, "module"), net, x
 
 
-def simulate_module(module, x: np.ndarray, backends, out_dir: Path, tables=(), dt_s: float | None = None,
+def simulate_module(module, x: np.ndarray, backends, out_dir: Path, dt_s: float | None = None,
                     save: bool = False, lanes: int | None = None, source: str | None = None,
                     hardware: tuple = (), log=print) -> dict:
     """A Norse module (``torch.nn.Module``) on input ``x`` ([T, N] or [B, T, N]): the report's paths."""
@@ -147,4 +149,4 @@ def simulate_module(module, x: np.ndarray, backends, out_dir: Path, tables=(), d
     dep, net, x = deployable_module(module, x, dt_s)
     header = {"kind": "module", "module": source or type(module).__name__, "dt_s": net.dt_s,
               "deviations": net.deviations}
-    return _report(dep, x, backends, tables, lanes, header, out_dir, save, hardware, log)
+    return _report(dep, x, backends, lanes, header, out_dir, save, hardware, log)

@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 from neuro_av.errors import NeuroAVError
+from neuro_av.export.deployment_text import limit_note, plural
 from neuro_av.io import save_npz, write_json, write_text
 
 REPORT = "report.json"
@@ -110,7 +111,7 @@ def _energy_figure(report: dict, plt, np):
         e = r["energy"]
         ann = (e.get("ann_parts") or {}).get("total")
         for table, n in e["neuromorphic"].items():
-            labels.append(f"{b}\n{table} op costs")
+            labels.append(f"{b}\n{n.get('title', table)} op costs")
             stacks.append({**n["parts"], **({"ANN parts (45 nm fp32)": ann} if ann else {})})
         labels.append(f"{b}\ndense fp32")
         stacks.append({"dense MACs": e["dense_accelerator"]["total"], **({"ANN parts (45 nm fp32)": ann} if ann else {})})
@@ -158,14 +159,14 @@ def _core_map(target: str, t: dict, plt, np):
     ax.imshow(masked, cmap=cmap, vmin=-0.5, vmax=max(len(pops), 1) - 0.5, aspect="equal")
     for i, p in enumerate(pops):
         ax.plot([], [], "s", color=cmap(i),
-                 label=f"{p['name']} ({p['cores']} core(s), bound by {p['binding_limit'].split(' (')[0]})")
+                 label=f"{p['name']} ({plural(p['cores'], 'core')}, {limit_note(p)})")
     ax.set_xticks(np.arange(-0.5, cols), minor=True)
     ax.set_yticks(np.arange(-0.5, rows), minor=True)
     ax.grid(which="minor", color="0.85", lw=0.5)
     ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
     verdict = "fits" if t["fits"] else "does not fit"
     bound = " (lower bound)" if t["cores_lower_bound"] else ""
-    ax.set_title(f"{target}: {t['cores']} core(s){bound} on {t['chips']} chip(s); {verdict}", fontsize=9)
+    ax.set_title(f"{target}: {plural(t['cores'], 'core')}{bound} on {plural(t['chips'], 'chip')}; {verdict}", fontsize=9)
     ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
@@ -175,17 +176,17 @@ def _deployment_md(dep: dict) -> list[str]:
     for name, t in dep["targets"].items():
         bound = " (a lower bound: the per-core limits are not published)" if t["cores_lower_bound"] else ""
         lines.append(f"- **{name}** ({t['title']}): {'fits' if t['fits'] else 'does not fit'}; "
-                     f"{t['cores']} core(s){bound} on {t['chips']} chip(s)")
+                     f"{plural(t['cores'], 'core')}{bound} on {plural(t['chips'], 'chip')}")
         lines += [f"- {name}: does not fit because {v}" for v in t["violations"]]
         lines += [f"- {name}: note: {n}" for n in t["notes"]]
         if t["unchecked"]:
             lines.append(f"- {name}: not checked (no published figure): {', '.join(t['unchecked'])}")
-    lines += ["", "| target | population | neurons | fan-in | synapses | weight bits | cores | binding limit |",
+    lines += ["", "| target | population | neurons | fan-in | synapses | weight bits | cores | limit |",
               "|---|---|---:|---:|---:|---:|---:|---|"]
     for name, t in dep["targets"].items():
         for p in t["populations"]:
             lines.append(f"| {name} | {p['name']} | {p['neurons']} | {p['fan_in']} | {p['synapses']:,} | "
-                         f"{p['weight_bits']} | {p['cores']} | {p['binding_limit']} |")
+                         f"{p['weight_bits']} | {p['cores']} | {limit_note(p)} |")
     lk = dep["link"]
     bits = lk["bits_per_step"]
     per_clip = lk["bytes_per_clip"]
@@ -209,13 +210,27 @@ def _deployment_md(dep: dict) -> list[str]:
     return lines + [""]
 
 
-def loihi1_caveat(report: dict) -> str | None:
-    """Why the Loihi 1 energy column prices a network Loihi 1 cannot run, when it cannot."""
-    t = ((report.get("deployment") or {}).get("targets") or {}).get("loihi1")
-    if t is None or t["fits"]:
-        return None
-    return ("Loihi 1 cannot run this network as exported (" + "; ".join(t["violations"]) + "); the energy column "
-            "prices its operations at Loihi 1's published per-operation energies, the only published table.")
+def priced_profiles(report: dict) -> dict[str, str]:
+    """profile name -> title of every profile the report priced the spiking branch with, in column order."""
+    first = next(iter(report["backends"].values()))["energy"]["neuromorphic"]
+    return {name: n.get("title", name) for name, n in first.items()}
+
+
+def energy_caveats(report: dict, detail: bool = True) -> list[str]:
+    """Why an energy column prices a network its chip cannot run, for each such profile."""
+    targets = (report.get("deployment") or {}).get("targets") or {}
+    out = []
+    for name, title in priced_profiles(report).items():
+        t = targets.get(name)
+        if t is None or t["fits"]:
+            continue
+        if detail:
+            out.append(f"{title} cannot run this network as exported ({'; '.join(t['violations'])}); its energy "
+                       f"column prices the operations at the per-operation energies of its profile ({name}) all the same.")
+        else:
+            out.append(f"{title} cannot run this network as exported (see the plan); the {name} column prices "
+                       "its operations all the same")
+    return out
 
 
 def _has_accuracy(report: dict) -> bool:
@@ -257,8 +272,8 @@ def markdown(report: dict) -> str:
         lines += [f"- deviation: {d}" for d in report.get("deviations", [])] + [""]
     acc = _has_accuracy(report)
     head = ["backend", *(["S", "U", "HM", "ZSL", f"Δ HM vs {ref}"] if acc else []), f"spike agreement vs {ref}",
-            "spikes / clip", "spike events / clip", "graded input events / clip", "energy / clip (Loihi 1 op costs)",
-            "SNN clips/s"]
+            "spikes / clip", "spike events / clip", "graded input events / clip",
+            *(f"energy / clip ({title} op costs)" for title in priced_profiles(report).values()), "SNN clips/s"]
     lines += ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     for n, r in b.items():
         cells = [n]
@@ -268,11 +283,11 @@ def markdown(report: dict) -> str:
         rate = r.get("snn_clips_per_s")
         cells += [f"{r['spike_agreement_vs_reference']:.4%}", f"{r['totals']['spikes']:,.0f}",
                   f"{r['totals']['synops']:,.0f}", f"{r['totals']['graded_synops']:,.0f}",
-                  _fmt(r["energy_j"], "J"), "—" if rate is None else f"{rate:,.1f}"]
+                  *(_fmt(r["energy"]["neuromorphic"][p]["total"], "J") for p in priced_profiles(report)),
+                  "—" if rate is None else f"{rate:,.1f}"]
         lines.append("| " + " | ".join(cells) + " |")
     lines += _fidelity_md(report)
-    caveat = loihi1_caveat(report)
-    if caveat:
+    for caveat in energy_caveats(report):
         lines += ["", caveat]
     if report.get("simulated_files"):
         lines += ["", "Simulated files: " + ", ".join(f"`{f['path']}` (sha256 {f['sha256'][:12]}…)"
@@ -288,7 +303,10 @@ def markdown(report: dict) -> str:
     lines += ["", "## Energy per clip (" + next(iter(b)) + ")", ""]
     for table, n in e["neuromorphic"].items():
         parts = ", ".join(f"{k} {_fmt(v, 'J')}" for k, v in n["parts"].items())
-        lines.append(f"- spiking branch at {table}'s per-operation energies: **{_fmt(n['total'], 'J')}** ({parts})")
+        lines.append(f"- spiking branch at {n.get('title', table)}'s per-operation energies: "
+                     f"**{_fmt(n['total'], 'J')}** ({parts})")
+    for name, n in e.get("not_priced", {}).items():
+        lines.append(f"- {n['title']} ({name}): not priced — {n['reason']}")
     lines.append(f"- same layers as dense fp32 MACs (45 nm): **{_fmt(e['dense_accelerator']['total'], 'J')}**")
     lines.append(f"- Spikformer-style estimate: {_fmt(e['spikformer_style']['total'], 'J')} "
                  f"({e['spikformer_style']['note']})")

@@ -81,6 +81,20 @@ def test_an_energy_table_that_is_not_a_json_object_is_one_line(tmp_path, capsys,
     _one_line_error(capsys, "energy table", "table.json")
 
 
+@pytest.mark.parametrize("command", [["sim", "RUN", "--out", "OUT"], ["plan", "RUN"], ["export", "RUN"]])
+def test_a_hardware_profile_with_a_non_finite_energy_or_a_builtin_name_is_one_line(tmp_path, capsys, command):
+    command = [str(tmp_path / c) if c in ("RUN", "OUT") else c for c in command]
+    chip = tmp_path / "chip.json"
+    chip.write_text('{"name": "c", "energy": {"synop_pj": {"value": NaN, "source": "s"}}}')
+    assert main([*command, "--hardware", str(chip)]) == 2
+    _one_line_error(capsys, "chip.json", "energy.synop_pj", "finite")
+    chip.write_text('{"name": "loihi1", "figures": {}}')
+    assert main([*command, "--hardware", str(chip)]) == 2
+    _one_line_error(capsys, "chip.json", "'loihi1' is a built-in profile's")
+    assert main([*command, "--hardware", str(tmp_path / "missing.json")]) == 2
+    _one_line_error(capsys, "missing.json does not exist")
+
+
 def test_the_cases_that_already_worked_still_do(tmp_path, capsys, shared_data):
     assert main(["export", str(tmp_path / "nowhere")]) == 2
     _one_line_error(capsys, "has no checkpoint.pt")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from neuro_av.data.spike_input import check_dt
 from neuro_av.errors import ConfigError
+from neuro_av.cli.plan import HARDWARE_HELP
 
 
 def register(sub) -> None:
@@ -35,8 +36,7 @@ def register(sub) -> None:
     p.add_argument("--force", action="store_true", help="write into --out although it holds other files: replaces "
                    "only the files an export writes, keeps the rest")
     p.add_argument("--check-clips", type=int, default=16, help="test clips the fidelity is measured on (default 16)")
-    p.add_argument("--hardware", action="append", default=[], metavar="JSON",
-                   help="a hardware profile to plan for, besides loihi1 and loihi2 (figures with sources)")
+    p.add_argument("--hardware", action="append", default=[], metavar="NAME|FILE", help=HARDWARE_HELP)
     p.set_defaults(handler=run_export)
 
 

@@ -8,21 +8,26 @@ from pathlib import Path
 
 from neuro_av.data.spike_input import check_dt
 from neuro_av.errors import ConfigError
+from neuro_av.export.hardware import BUILTIN
+
+HARDWARE_HELP = (f"a hardware profile for placement and energy (repeatable): a built-in name ({', '.join(BUILTIN)}; "
+                 "these are always included) or FILE.json with figures and energies, each with its source "
+                 "(see export/hardware/)")
 
 
 def register(sub) -> None:
     p = sub.add_parser(
         "plan", help="place a spiking branch on Loihi cores and size the host-chip link (runs nothing)",
-        description="Prints, per hardware profile (loihi1, loihi2, and any --hardware FILE.json), whether the network "
-        "fits, on how many cores and chips, which per-core limit binds each population, and what crosses the "
-        "host-chip link per step and per clip, with the share of the dynamic-threshold streams. A RUN is read from "
+        description=f"Prints, per hardware profile ({', '.join(BUILTIN)}, and any --hardware FILE.json), whether the network "
+        "fits, on how many cores and chips, each population's use of every per-core limit (and the one that binds "
+        "it, if any), and what crosses the host-chip link per step and per clip, with the share of the "
+        "dynamic-threshold streams. A RUN is read from "
         "RUN/export when exported, else from its checkpoint; a NIR graph needs its dt (metadata or --dt).",
         epilog="examples:\n  neuro-av plan demo/runs/stft\n  neuro-av plan graph.nir --dt 1e-4 --steps 256\n"
         "  neuro-av plan runs/mdft --hardware my_chip.json --json",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("source", help="a `neuro-av train` run folder or a NIR graph file")
-    p.add_argument("--hardware", action="append", default=[], metavar="JSON",
-                   help="an extra hardware profile (figures with their sources; see export/hardware/loihi2.json)")
+    p.add_argument("--hardware", action="append", default=[], metavar="NAME|FILE", help=HARDWARE_HELP)
     p.add_argument("--dt", type=float, help="a NIR graph's time step in seconds (default: its metadata)")
     p.add_argument("--steps", type=int, help="a NIR graph's steps per clip (for per-clip link figures)")
     p.add_argument("--spike-input", action="store_true",
@@ -31,14 +36,17 @@ def register(sub) -> None:
     p.set_defaults(handler=run_plan)
 
 
-def load_hardware(paths: list[str]) -> tuple:
-    from neuro_av.export.hardware import load_profile
+def load_hardware(specs: list[str]) -> tuple:
+    from neuro_av.export.hardware import load_profiles
 
-    return tuple(load_profile(Path(p)) for p in paths)
+    return load_profiles(specs)
 
 
 def run_plan(args) -> int:
-    from neuro_av.export.deployment import DEFAULT_TARGETS, deployment_plan, summary
+    import textwrap
+
+    from neuro_av.export.deployment import DEFAULT_TARGETS, deployment_plan
+    from neuro_av.export.deployment_text import plural, summary
     from neuro_av.export.lava.plan import plan_from_nir
 
     if args.steps is not None and args.steps < 1:
@@ -59,14 +67,13 @@ def run_plan(args) -> int:
     if args.json:
         print(json.dumps(dep, indent=1, default=float))
     else:
-        print(f"deployment plan of {source} ({dep['network']['neurons']:,} neurons in "
-              f"{dep['network']['populations']} populations, {dep['network']['synapses']:,} synapses):")
-        for line in summary(dep):
+        net = dep["network"]
+        for line in textwrap.wrap(f"deployment plan of {source}: {plural(net['neurons'], 'neuron')} in "
+                                  f"{plural(net['populations'], 'population')}, {plural(net['synapses'], 'synapse')}",
+                                  100, subsequent_indent="  "):
+            print(line)
+        for line in summary(dep, populations=True, width=98):
             print(f"  {line}")
-        for name, t in dep["targets"].items():
-            for pop in t["populations"]:
-                print(f"  {name} {pop['name']}: {pop['neurons']} neurons, fan-in {pop['fan_in']}, "
-                      f"{pop['cores']} core(s), bound by {pop['binding_limit']}")
     return 0
 
 

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 from pathlib import Path
 
 from neuro_av.data.spike_input import check_dt
 from neuro_av.errors import ConfigError
+from neuro_av.cli.plan import HARDWARE_HELP
 
 BACKEND_NAMES = ("norse", "reference", "lava-float", "quant-float", "lava-fixed", "torch-fixed")  # = neuro_av.export.backends.NAMES
 
@@ -43,10 +45,10 @@ def register(sub) -> None:
     p.add_argument("--lanes", type=int, help="clips per Lava time step (default: as many as memory allows; "
                    "1 runs clips back to back)")
     p.add_argument("--energy-table", action="append", default=[], metavar="JSON",
-                   help="an extra per-operation energy table (e.g. Loihi 2 figures, with their source)")
+                   help="deprecated: an energy-only profile in the old format (name, source, synop_pj, "
+                   "neuron_update_pj, spike_pj); give --hardware FILE with an 'energy' section instead")
     p.add_argument("--save-spikes", action="store_true", help="also write DIR/spikes.npz (<backend>/<layer>)")
-    p.add_argument("--hardware", action="append", default=[], metavar="JSON",
-                   help="a hardware profile to plan for, besides loihi1 and loihi2 (figures with sources)")
+    p.add_argument("--hardware", action="append", default=[], metavar="NAME|FILE", help=HARDWARE_HELP)
     p.add_argument("--nir", help="a foreign NIR graph to run instead of a run folder")
     p.add_argument("--module", metavar="FILE.py:NAME", help="a Norse network to run instead of a run folder "
                    "(its own forward pass is the reference)")
@@ -104,12 +106,13 @@ def _out_folder(args):
 
 
 def _sim(args) -> int:
-    from neuro_av.cli.plan import load_hardware
-    from neuro_av.sim.energy import load_table
+    from neuro_av.export.hardware import load_profiles
 
     _check_counts(args)
-    hardware = load_hardware(args.hardware)
-    tables = [load_table(Path(t)) for t in args.energy_table]
+    hardware = load_profiles(args.hardware, [Path(t) for t in args.energy_table])
+    if args.energy_table:
+        print("sim: notice: --energy-table is deprecated; give the table as a profile with an 'energy' section "
+              "to --hardware (the files in export/hardware/ show the format)", flush=True)
     chosen = [{"numpy": "reference"}.get(b, b) for b in (args.backend or ["all"])]
     _set_device(args.device)
     if args.module:
@@ -122,13 +125,13 @@ def _sim(args) -> int:
         module = load_user_module(args.module)
         x = load_input(Path(args.input), parse(module, args.dt).input_width, owner="module")
         with _out_folder(args) as out:
-            paths = simulate_module(module, x, chosen, out, tables, args.dt, args.save_spikes, args.lanes,
+            paths = simulate_module(module, x, chosen, out, args.dt, args.save_spikes, args.lanes,
                                     source=args.module, hardware=hardware)
     elif args.nir:
         from neuro_av.sim.foreign import simulate_graph
 
         with _out_folder(args) as out:
-            paths = simulate_graph(Path(args.nir), args.input, args.dt, args.columns, chosen, out, tables,
+            paths = simulate_graph(Path(args.nir), args.input, args.dt, args.columns, chosen, out,
                                    args.save_spikes, args.lanes, hardware)
     else:
         if not args.run:
@@ -138,7 +141,7 @@ def _sim(args) -> int:
 
         backends = BACKENDS if "all" in chosen else tuple(dict.fromkeys(chosen))
         opts = SimOptions(backends=backends, split=args.split, limit=args.limit, host=args.host, lanes=args.lanes,
-                          save_spikes=args.save_spikes, energy_tables=tables, progress=not args.no_progress,
+                          save_spikes=args.save_spikes, progress=not args.no_progress,
                           hardware=list(hardware))
         with _out_folder(args) as out:
             paths = simulate_run(Path(args.run), opts, out, args.workers, log=lambda m: print(m, flush=True))
@@ -198,24 +201,33 @@ def print_summary(report: dict, paths: dict) -> None:
              "nir": lambda: f"NIR graph {report['graph']} ({report['clips']} clip(s), {report['steps']} steps)",
              "module": lambda: f"Norse module {report['module']} ({report['clips']} clip(s), {report['steps']} steps)",
              }[report["kind"]]()
+    from neuro_av.sim.report import energy_caveats, priced_profiles
+
     print(f"{title}:")
+    priced = priced_profiles(report)
+    width = {name: max(12, len(name) + 10) for name in priced}
     head = f"  {'backend':<11} " + (f"{'S':>6} {'U':>6} {'HM':>6} {'ZSL':>6} " if acc else "")
-    print(head + f"{'agree':>8} {'spikes/clip':>12} {'SynOps/clip':>12} {'energy/clip (Loihi 1 op costs)':>31}")
+    print(head + f"{'agree':>8} {'spikes/clip':>12} {'SynOps/clip':>12}"
+          + "".join(f" {name + ' µJ/clip':>{width[name]}}" for name in priced))
     for name, b in report["backends"].items():
         row = f"  {name:<11} " + (" ".join(f"{b[k]:6.2f}" for k in ("S", "U", "HM", "ZSL")) + " " if acc else "")
-        print(row + f"{b['spike_agreement_vs_reference']:8.2%} {b['totals']['spikes']:12,.0f} {b['synops']:12,.0f} "
-              f"{b['energy_j'] * 1e6:28.3f} µJ")
+        energy = b["energy"]["neuromorphic"]
+        print(row + f"{b['spike_agreement_vs_reference']:8.2%} {b['totals']['spikes']:12,.0f} {b['synops']:12,.0f}"
+              + "".join(f" {energy[p]['total'] * 1e6:{width[p]}.3f}" for p in priced))
     print(f"  (agreement: spike bins equal to the reference backend, {ref}; SynOps: spike and graded input events)")
+    not_priced = next(iter(report["backends"].values()))["energy"].get("not_priced", {})
+    energy = ("µJ/clip: the spiking branch at each profile's per-operation energies ("
+              + ", ".join(f"{name}: {t}" for name, t in priced.items()) + ")"
+              + "".join(f"; not priced: {name} ({n['title']}), no per-operation energies in its profile"
+                        for name, n in not_priced.items()))
+    print("\n".join(textwrap.wrap(energy, 100, initial_indent="  ", subsequent_indent="    ")))
     _print_fidelity(report)
-    from neuro_av.sim.report import loihi1_caveat
-
-    if loihi1_caveat(report):
-        print("  note: Loihi 1 cannot run this network as exported (plan below); the energy column prices its "
-              "operations at Loihi 1's published per-operation energies, the only published table")
+    for caveat in energy_caveats(report, detail=False):
+        print("\n".join(textwrap.wrap(f"note: {caveat}", 100, initial_indent="  ", subsequent_indent="    ")))
     if report.get("deployment"):
-        from neuro_av.export.deployment import summary
+        from neuro_av.export.deployment_text import summary
 
-        for line in summary(report["deployment"]):
+        for line in summary(report["deployment"], width=92):
             print(f"  plan: {line}")
     for name, b in report["backends"].items():
         for layer, r in b.get("readout_vs_reference", {}).items():

@@ -75,6 +75,15 @@ def test_output_axons_split_the_source_when_its_targets_are_split():
     assert p0["cores"] == 2 and p0["binding_limit"] == "output_axons_per_core"
 
 
+def test_a_limit_binds_only_where_it_split_the_population_or_is_nearly_used_up():
+    plan = _chain(10, [100])  # 100 of 1,024 neurons on one core: nothing binds
+    (p,) = place(plan, _profile(neurons_per_core=1024), 8, host_reads=set())["populations"]
+    assert p["binding_limit"] is None and p["largest_limit"] == "neurons_per_core"
+    assert p["utilisation"] == {"neurons_per_core": pytest.approx(100 / 1024, abs=1e-4)}
+    (p,) = place(plan, _profile(neurons_per_core=110), 8, host_reads=set())["populations"]  # 91 %: binds
+    assert p["cores"] == 1 and p["binding_limit"] == "neurons_per_core"
+
+
 def test_a_fan_in_larger_than_a_cores_input_axons_cannot_be_placed():
     plan = _chain(5000, [10], bias=True)
     out = place(plan, _profile(neurons_per_core=1024, input_axons_per_core=4096), 8, host_reads=set())
@@ -156,14 +165,52 @@ def test_an_oversized_foreign_graph_spreads_over_cores_and_chips(tmp_path, capsy
     assert deployment_plan(plan, graph, 10, targets=("loihi1",))["targets"]["loihi1"]["cores"] == 40
 
 
+def _lif_graph(tmp_path, n: int, name: str):
+    nodes = {"x": nir.Input(np.array([16])), "w": nir.Linear(np.random.default_rng(0).normal(0, 1, (n, 16)).astype(np.float32)),
+             "lif": nir.LIF(tau=np.full(n, 1e-2), r=np.ones(n), v_leak=np.zeros(n), v_threshold=np.ones(n)),
+             "y": nir.Output(np.array([n]))}
+    nir.write(str(tmp_path / name), nir.NIRGraph(nodes=nodes, edges=[("x", "w"), ("w", "lif"), ("lif", "y")]))
+    return tmp_path / name
+
+
+def _plan_text(capsys, *args) -> str:
+    assert main(["plan", *args]) == 0
+    printed = capsys.readouterr().out
+    assert max(map(len, printed.splitlines())) <= 100, printed
+    assert "(s)" not in printed, printed
+    return printed
+
+
+def test_plan_text_counts_in_words_and_says_bound_only_where_a_limit_binds(tmp_path, capsys):
+    """The human plan: ≤ 100 columns, plurals in words, populations before the link, and "bound by"
+    only for a limit that binds (40,000 neurons on 40 cores of 1,024: 98 % of each core's neurons)."""
+    printed = _plan_text(capsys, str(_lif_graph(tmp_path, 40000, "big.nir")), "--dt", "1e-3", "--steps", "10",
+                         "--spike-input")
+    lines, flat = printed.splitlines(), " ".join(printed.split())  # a long path wraps the first line
+    assert "40,000 neurons in 1 population, 640,000 synapses" in flat and "fits; 40 cores on 1 chip" in flat
+    row = next(line for line in lines if line.split()[:1] == ["lif"])
+    assert "98 %" in row and row.endswith("  neurons")  # the "bound by" column
+    assert lines.index(row) < next(i for i, line in enumerate(lines) if "link per clip" in line)
+    printed = _plan_text(capsys, str(_lif_graph(tmp_path, 1, "one.nir")), "--dt", "1e-3", "--steps", "4")
+    assert "1 neuron in 1 population, 16 synapses" in " ".join(printed.split()) and "1 core on 1 chip" in printed
+    assert "bound by" not in printed and "no limit binds" in printed
+    assert "advice: loihi1 needs binary spike inputs; the placement fits (1 core)" in printed
+
+
 @pytest.mark.lava
 def test_export_writes_the_plan_and_plan_prints_it(tiny_runs, capsys):
     run = tiny_runs["stft"]
-    assert main(["plan", str(run)]) == 0
-    printed = capsys.readouterr().out
-    assert "loihi1:" in printed and "does NOT fit" in printed and "threshold streams are" in printed
+    printed = _plan_text(capsys, str(run))  # ≤ 100 columns, no "core(s)"
+    assert "loihi1 (" in printed and "does NOT fit; 4 cores on 1 chip" in printed and "threshold streams)" in printed
+    assert "4 threshold streams from the host" in printed and ".threshold" not in printed  # counted, not listed
+    assert "advice: loihi1 needs binary spike inputs and static thresholds" in printed
+    lines = printed.splitlines()
+    populations = [i for i, line in enumerate(lines) if line.split()[:1] in (["audio.lif0"], ["visual.lif1"])]
+    assert populations and max(populations) < next(i for i, line in enumerate(lines) if line.startswith("  link"))
     assert main(["export", str(run), "--target", "nir", "--target", "lava", "--check-clips", "4"]) == 0
     dep = json.loads((run / "export" / "deployment.json").read_text())
     assert set(dep["targets"]) == {"loihi1", "loihi2"}
     assert dep["link"]["bytes_per_clip"]["host_to_chip"] > 0 and 0 < dep["link"]["threshold_stream_share"] < 1
     assert "plan: loihi1" in capsys.readouterr().out
+    printed = _plan_text(capsys, str(run / "export" / "snn.nir"))  # the exported graph reads the same
+    assert "neurons in 4 populations" in " ".join(printed.split()) and "4 cores on 1 chip" in printed

@@ -122,6 +122,37 @@ def test_foreign_nir_graph_report(shared_data, tmp_path):
     assert report["backends"]["reference"]["spikes"]["1"]["graded_synops"] == 34  # 34 input spikes × 1 target
 
 
+@pytest.mark.shared_data
+def test_a_custom_profiles_energy_reaches_report_and_console(shared_data, tmp_path, capsys):
+    """One --hardware file prices the energy and is planned for; the console and the report name it by its title."""
+    lif = shared_data / "nir-paper" / "01_lif"
+    chip = {"name": "mychip", "title": "My test chip",
+            "figures": {"cores_per_chip": {"value": 4, "source": "by hand"},
+                        "neurons_per_core": {"value": 16, "source": "by hand"}},
+            "energy": {k: {"value": v, "source": "my measurement"}
+                       for k, v in (("synop_pj", 1.0), ("neuron_update_pj", 2.0), ("spike_pj", 3.0))}}
+    (tmp_path / "chip.json").write_text(json.dumps(chip))
+    out = tmp_path / "lif"
+    assert main(["sim", "--nir", str(lif / "lif_norse.nir"), "--input", str(lif / "lif_lava_cpu_float.csv"),
+                 "--columns", "0", "--dt", "1e-4", "--backend", "reference", "--hardware", str(tmp_path / "chip.json"),
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    report = _report(out)
+    energy = report["backends"]["reference"]["energy"]
+    totals = report["backends"]["reference"]["totals"]
+    mine = energy["neuromorphic"]["mychip"]
+    assert mine["title"] == "My test chip"
+    assert mine["total"] == pytest.approx((totals["synops"] + totals["graded_synops"]) * 1e-12
+                                          + totals["neuron_updates"] * 2e-12 + totals["spikes"] * 3e-12)
+    assert "loihi2" in energy["not_priced"] and "mychip" in report["deployment"]["targets"]
+    assert any(t["name"] == "My test chip" and t["source"] == "my measurement" for t in report["energy_tables"])
+    assert "mychip µJ/clip" in printed and "mychip: My test chip" in " ".join(printed.split()) and "the only published" not in printed
+    row = next(line for line in printed.splitlines() if line.strip().startswith("reference"))
+    assert f"{mine['total'] * 1e6:.3f}" in row
+    md = (out / "report.md").read_text()
+    assert "energy / clip (My test chip op costs)" in md and "My test chip's per-operation energies" in md
+
+
 def test_sim_input_errors_are_named(tmp_path, capsys, shared_data):
     lif = shared_data / "nir-paper" / "01_lif" / "lif_norse.nir"
     assert main(["sim", "--nir", str(lif), "--input", str(tmp_path / "x.npy"), "--dt", "1e-4", "--out", str(tmp_path)]) == 2
