@@ -194,6 +194,7 @@ def finalize(run: Run, branch: Branch, opts: SimOptions, parts: list[dict]) -> d
     for b in backends.values():
         b.pop("predictions")
     return {
+        "finetuned": _finetuned(run, backends, opts, clips),
         "format": "neuro-av sim report 2",
         "kind": "run", "reference": REFERENCE, "run": str(run.run_dir.resolve()), "model": run.name,
         "split": opts.split, "clips": clips, "limit": opts.limit, "host": opts.host, "shards": len(parts),
@@ -207,6 +208,20 @@ def finalize(run: Run, branch: Branch, opts: SimOptions, parts: list[dict]) -> d
         "gpu_energy": parts[0].get("gpu_energy") if len(parts) == 1 else [p.get("gpu_energy") for p in parts],
         "versions": library_versions(),
     }
+
+
+def _finetuned(run: Run, backends: dict, opts: SimOptions, clips: int) -> dict | None:
+    """For a ``neuro-av finetune`` run: its own forward is the fixed point; do the fixed-point
+    backends give its ``metrics.json`` (test split, every clip)?"""
+    if "fixed_point" not in run.checkpoint:
+        return None
+    m = run.metrics()
+    whole = opts.split == "test" and opts.limit is None
+    return {"own_forward": "torch-fixed (the fine-tuned model runs its spiking branch in Loihi fixed point)",
+            "metrics_json": {k: m.get(k) for k in ("S", "U", "HM", "ZSL")},
+            "equal_to_metrics_json": {n: all(abs(b[k] - m[k]) < 1e-9 for k in ("S", "U", "HM", "ZSL"))
+                                      for n, b in backends.items() if n in ("lava-fixed", "torch-fixed")}
+            if whole and m else None, "clips": clips}
 
 
 def _ladder_counts(name: str, records: dict, reference: dict, mask, clip_ids) -> dict | None:

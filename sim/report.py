@@ -254,6 +254,28 @@ def _fidelity_md(report: dict) -> list[str]:
         cells = [f"{r[layer]['dice']:.4f} / {r[layer]['dice_1step']:.4f}" for r in rows.values()]
         out.append(f"| {layer} | {rate:.4f} | " + " | ".join(cells) + " |")
     out += [f"- warning: {w}" for w in report.get("warnings", [])]
+    return out + _ladder_md(report)
+
+
+def _ladder_md(report: dict) -> list[str]:
+    """The fidelity ladder: each rung's Dice against the rung before it, per layer."""
+    from neuro_av.export.fidelity import LADDER
+
+    rungs = {n: report["backends"][n]["fidelity_vs_previous"] for n in LADDER
+             if (report["backends"].get(n) or {}).get("fidelity_vs_previous")}
+    if not rungs:
+        return []
+    out = ["", "### Fidelity ladder", "", f"{report['reference']} → quant-float (rounded parameters, float state) → "
+           "torch-fixed (integer state) → lava-fixed: each rung's Dice against the rung before it.", "",
+           "| layer | " + " | ".join(f"{n} vs {r['against']}" for n, r in rungs.items()) + " |",
+           "|---|" + "---:|" * len(rungs)]
+    for layer in next(iter(rungs.values()))["layers"]:
+        out.append(f"| {layer} | " + " | ".join(f"{r['layers'][layer]['dice']:.4f}" for r in rungs.values()) + " |")
+    tuned = report.get("finetuned")
+    if tuned and tuned.get("equal_to_metrics_json"):
+        out += ["", "Fine-tuned in fixed point: its own forward is torch-fixed; " + ", ".join(
+            f"{n} {'equals' if ok else 'differs from'} the run's metrics.json S/U/HM/ZSL"
+            for n, ok in tuned["equal_to_metrics_json"].items()) + "."]
     return out
 
 

@@ -50,6 +50,7 @@ def test_lava_fixed_equals_the_fine_tuned_forward_on_every_spike_and_on_the_metr
     metrics = json.loads((tuned / "metrics.json").read_text())
     for k in ("S", "U", "HM", "ZSL"):
         assert report["backends"]["lava-fixed"][k] == pytest.approx(metrics[k], abs=1e-9), k
+    assert report["finetuned"]["equal_to_metrics_json"] == {"lava-fixed": True}
 
     branch = deploy.load_branch(run.export_dir)
     clips, _, _ = run.data.protocol_set("test")

@@ -184,6 +184,11 @@ def _print_fidelity(report: dict) -> None:
         print(f"    {'layer':<14} " + "  ".join(f"{n + ' vs ' + l['against']:>26}" for n, l in ladder.items()))
         for layer in next(iter(ladder.values()))["layers"]:
             print(f"    {layer[:14]:<14} " + "  ".join(f"{l['layers'][layer]['dice']:>26.4f}" for l in ladder.values()))
+    tuned = report.get("finetuned")
+    if tuned:
+        same = tuned.get("equal_to_metrics_json") or {}
+        print("  fine-tuned in fixed point (own forward: torch-fixed); S/U/HM/ZSL as metrics.json's: "
+              + (", ".join(f"{n} {'yes' if ok else 'NO'}" for n, ok in same.items()) or "whole test split only"))
     search = (report.get("quantisation") or {}).get("search")
     if search:
         print(f"  fixed point: scales and exponents chosen by spike Dice on the input ({search['candidates']} tried): "
