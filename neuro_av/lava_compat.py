@@ -52,6 +52,7 @@ import sys
 import tempfile
 import types
 
+from neuro_av.io import pid_alive
 from neuro_av.signals import INTERRUPTS, deferred, raise_on_sigterm
 
 _VAR_MODEL = "lava.magma.compiler.var_model"
@@ -191,16 +192,6 @@ def die_with_parent(parent_pid: int) -> None:
 
 
 # -- temporary folders -----------------------------------------------------------------------------
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_stale_temp_folders(base: str | None = None) -> list[str]:
     """Remove ``neuro-av-<pid>-*`` folders in ``base`` (the system's temporary folder) whose process
     no longer exists; returns their paths. Folders of living processes, and any not named so, stay."""
@@ -212,7 +203,7 @@ def remove_stale_temp_folders(base: str | None = None) -> list[str]:
         return removed
     for entry in entries:
         m = _OWNED_TEMP.match(entry.name)
-        if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
+        if m and int(m.group(1)) != os.getpid() and not pid_alive(int(m.group(1))):
             try:
                 if entry.is_dir(follow_symlinks=False):
                     shutil.rmtree(entry.path)

@@ -39,6 +39,16 @@ def _input(seed: int, dynamic: bool, batch=5, steps=9):
     return SnnInput(cur, th, mask)
 
 
+def _attach(model, branch, x) -> dict:
+    """The branch in fixed point, calibrated on ``x`` as export would (dynamic thresholds up to 0.6)."""
+    currents, thresholds, _ = hybrid.streams(x)
+    plan = compile_graph(snn_to_nir(branch, 0.3, True), 1e-3)
+    frozen = frozen_calibration(quantise(plan, input_peak={k: float(np.abs(v).max()) for k, v in currents.items()},
+                                         threshold_peak={k: 0.6 for k in thresholds}))
+    attach(model, frozen)
+    return frozen
+
+
 @pytest.mark.parametrize("seed,gain,dynamic", [(0, 1.0, True), (1, 40.0, True), (2, 3.0, False)])
 def test_fixed_forward_equals_torch_fixed_on_the_exported_integers(tmp_path, seed, gain, dynamic):
     model, branch = _model(seed, gain, dynamic)
@@ -67,11 +77,7 @@ def test_fixed_forward_equals_torch_fixed_on_the_exported_integers(tmp_path, see
 def test_gradients_reach_weights_and_inputs_and_snapping_keeps_every_integer(tmp_path):
     model, branch = _model(3, 1.0, True)
     x = _input(3, True)
-    currents, thresholds, _ = hybrid.streams(x)
-    plan = compile_graph(snn_to_nir(branch, 0.3, True), 1e-3)
-    frozen = frozen_calibration(quantise(plan, input_peak={k: float(np.abs(v).max()) for k, v in currents.items()},
-                                         threshold_peak={k: 0.6 for k in thresholds}))
-    attach(model, frozen)
+    frozen = _attach(model, branch, x)
     cur = {k: v.clone().requires_grad_(True) for k, v in x.current.items()}
     out = branch(SnnInput(cur, x.thresholds, x.mask))
     sum(s.sum() for layers in out.spikes.values() for s in layers).backward()
@@ -98,11 +104,7 @@ def test_gradients_reach_weights_and_inputs_and_snapping_keeps_every_integer(tmp
 def test_the_headroom_penalty_is_positive_where_the_state_nears_its_wrap_and_has_a_gradient():
     model, branch = _model(1, 40.0, True)
     x = _input(1, True)
-    currents, thresholds, _ = hybrid.streams(x)
-    plan = compile_graph(snn_to_nir(branch, 0.3, True), 1e-3)
-    frozen = frozen_calibration(quantise(plan, input_peak={k: float(np.abs(v).max()) for k, v in currents.items()},
-                                         threshold_peak={k: 0.6 for k in thresholds}))
-    attach(model, frozen)
+    frozen = _attach(model, branch, x)
     forward = branch.fixed_point
     branch(x)
     penalty = forward.take_penalty()
