@@ -14,7 +14,8 @@ For each model and seed, with the commands a user types (``neuro-av train``, ``f
     .venv/bin/python benchmarks/finetune_fidelity.py [--models stft mdft] [--seeds 0 1 2] [--epochs 3]
         [--work /tmp/neuro-av-finetune-bench] [--out benchmarks/results/finetune_fidelity.json]
 
-Results are written after every (model, seed), so an interrupted run keeps what it measured.
+Results are written after every (model, seed), so an interrupted run keeps what it measured; runs of
+other models or seeds already in ``--out`` are kept.
 """
 from __future__ import annotations
 
@@ -113,6 +114,9 @@ def main() -> None:
                           "torch": torch.__version__, "device": "cpu"},
               "data": "SynthAV (neuro-av data synth, the embedded benchmark)", "runs": []}
     out = Path(args.out)
+    if out.is_file():  # keep the runs measured before (another model or seed), replace the ones measured again
+        wanted = {(m, s) for m in args.models for s in args.seeds}
+        result["runs"] = [r for r in json.loads(out.read_text())["runs"] if (r["model"], r["seed"]) not in wanted]
     for model in args.models:
         for seed in args.seeds:
             print(f"{model} seed {seed} ...", flush=True)
