@@ -154,8 +154,9 @@ def _in_forked_child() -> None:
     try:
         for sig in INTERRUPTS:
             signal.signal(sig, signal.SIG_IGN)
-    except ValueError:  # forked from a thread other than the main one: block them instead
-        signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
+    except ValueError:  # forked from a thread other than the main one: they stay blocked (the fork's mask)
+        return
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, INTERRUPTS)  # ignored now; the mask came from the fork
 
 
 @functools.lru_cache(maxsize=None)
@@ -177,8 +178,19 @@ def stop_children_with_parent() -> None:
     if _pdeathsig_registered or not sys.platform.startswith("linux"):
         return
     _libc()  # loaded here, not in every child
-    os.register_at_fork(after_in_child=_in_forked_child)
+    # The interrupts are blocked across the fork: a SIGINT/SIGTERM handler that raised inside another
+    # at-fork hook (logging's lock release) would be "ignored" by Python, and the command run on.
+    os.register_at_fork(before=_block_interrupts, after_in_parent=_unblock_interrupts,
+                        after_in_child=_in_forked_child)
     _pdeathsig_registered = True
+
+
+def _block_interrupts() -> None:
+    signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
+
+
+def _unblock_interrupts() -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, INTERRUPTS)  # one that came meanwhile is raised now
 
 
 def die_with_parent(parent_pid: int) -> None:
