@@ -1,10 +1,16 @@
 """Fixtures shared by the whole suite (helpers live in tests/helpers.py)."""
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
 from helpers import SHARED_DATA
+
+# A suite started in the background by a non-interactive shell (`cmd &`) inherits SIGINT ignored, and
+# so would every command the interrupt tests start and then Ctrl-C: give them the terminal's default.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
