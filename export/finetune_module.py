@@ -83,7 +83,7 @@ def finetune_module(module: torch.nn.Module, loss_fn: Callable, batches: Callabl
     scales are chosen on (as ``export --module --input`` would)."""
     from neuro_av.export.compile import compile_graph
     from neuro_av.export.fixed_plan_train import FixedPlanModule
-    from neuro_av.export.lava.fixed_point import MAX_WEIGHT_MANTISSA, frozen_calibration, quantise_on_input
+    from neuro_av.export.lava.fixed_point import frozen_calibration, quantise_on_input
 
     net = parse(module, dt_s)
     if any("folded" in d for d in net.deviations):
@@ -107,12 +107,7 @@ def finetune_module(module: torch.nn.Module, loss_fn: Callable, batches: Callabl
             opt.zero_grad()
             loss.backward()
             opt.step()
-            with torch.no_grad():  # keep every weight inside its frozen exponent's mantissa range
-                for s in plan.synapses:
-                    scale = float(chosen.scale[s.dst])
-                    q_in = float(chosen.input_scale[s.src]) if s.graded else 1.0
-                    bound = MAX_WEIGHT_MANTISSA * 2.0 ** frozen["weight_exp"][s.name] * q_in / scale
-                    trained.weight[s.name.replace(".", "__")].clamp_(-bound, bound)
+            trained.clamp_weights()
             total, n = total + float(loss.detach()), n + 1
         losses.append(total / max(n, 1))
         log(f"finetune_module: epoch {epoch + 1} of {epochs} loss {losses[-1]:.4f}")

@@ -13,12 +13,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from neuro_av.functional.loihi_fixed import _decay, _jump, _round, _shift, _wrap, mantissas
+from neuro_av.functional.loihi_fixed import MAX_WEIGHT_MANTISSA, _round, _shift, _wrap, mantissas, state_step
 from neuro_av.export.lava.fixed_point import SILENT_FIXED, quantise
-from neuro_av.export.lava.oracle import ACTIVATION_SHIFT, CURRENT_DECAY_OFFSET, STATE_BITS, THRESHOLD_SHIFT
+from neuro_av.export.lava.oracle import CURRENT_DECAY_OFFSET, THRESHOLD_SHIFT
 from neuro_av.functional.lif import SuperSpike
-
-MAX_UV = 2.0 ** (STATE_BITS - 1)
 
 
 def _key(name: str) -> str:
@@ -51,6 +49,15 @@ class FixedPlanModule(torch.nn.Module):
         w, _ = mantissas(self.weight[_key(syn.name)] * scale / q_in, int(self.frozen["weight_exp"][syn.name]))
         b, _ = mantissas(self.bias[_key(syn.name)] * scale, int(self.frozen["bias_exp"][syn.name]))
         return w, b
+
+    def clamp_weights(self) -> None:
+        """Every weight inside its frozen exponent's mantissa range (no weight clips on chip)."""
+        with torch.no_grad():
+            for s in self.plan.synapses:
+                scale = float(self.fixed.scale[s.dst])
+                q_in = float(self.fixed.input_scale[s.src]) if s.graded else 1.0
+                bound = MAX_WEIGHT_MANTISSA * 2.0 ** self.frozen["weight_exp"][s.name] * q_in / scale
+                self.weight[_key(s.name)].clamp_(-bound, bound)
 
     def snap(self) -> None:
         """Float parameters onto the grid of the integers they quantise to (the integers stay)."""
@@ -89,12 +96,7 @@ class FixedPlanModule(torch.nn.Module):
                         acc = out[s.src][t - 1] @ w.T if t > 0 else torch.zeros_like(a)
                     a = a + _shift(acc, int(self.frozen["weight_exp"][s.name])) + \
                         live * _shift(b, int(self.frozen["bias_exp"][s.name]))
-                a = _wrap(a, 32)
-                raw_u = _wrap(_decay(u[p.name], n["du"]) + a * 2.0**ACTIVATION_SHIFT, 32)
-                exact = torch.where(raw_u.detach() > MAX_UV, raw_u.detach() - 2 * MAX_UV, raw_u.detach())
-                exact = torch.where(exact <= -MAX_UV, raw_u.detach() + 2 * MAX_UV, exact)
-                u[p.name] = _jump(raw_u, exact)
-                v_new = torch.clamp(_decay(v[p.name], n["dv"]) + u[p.name] + n["bias"], -MAX_UV + 1, MAX_UV - 1)
+                u[p.name], _, v_new, _ = state_step(u[p.name], v[p.name], _wrap(a, 32), n["du"], n["dv"], n["bias"])
                 if p.spiking:
                     th = torch.where(live > 0, n["vth"], torch.full_like(n["vth"], SILENT_FIXED * 2.0**THRESHOLD_SHIFT))
                     s_t = SuperSpike.apply((v_new - th) / (2.0**THRESHOLD_SHIFT * float(self.fixed.scale[p.name])),

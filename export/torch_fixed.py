@@ -33,10 +33,11 @@ from neuro_av.export.lava.oracle import (
     _lava_weights,
 )
 from neuro_av.export.plan import Record
+from neuro_av.functional.loihi_formats import THRESHOLD_PRECISION_BITS
 
 EXACT_INPUTS = 2**20  # beyond this fan-in a float64 sum of 8-bit × 8-bit products may not be exact
 MAX_UV = 2 ** (STATE_BITS - 1)
-THRESHOLD_MAX = 2**17 - 1  # Lava's 17-bit vth register (fixed_point.THRESHOLD_PRECISION_BITS)
+THRESHOLD_MAX = 2**THRESHOLD_PRECISION_BITS - 1  # Lava's vth register
 
 
 def _wrap(x: torch.Tensor, bits: int) -> torch.Tensor:

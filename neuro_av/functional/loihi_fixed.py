@@ -87,6 +87,17 @@ def _decay(x: torch.Tensor, decay: torch.Tensor) -> torch.Tensor:
     return _trunc(x * (DECAY_UNITY - decay) / 2.0**DECAY_BITS)  # sign(p)·(|p| >> 12)
 
 
+def state_step(u, v, drive, du, dv, v_bias):
+    """One step of a compartment (torch-fixed's arithmetic): ``(u, raw_u, v, raw_v)`` — the current
+    after its 24-bit wrap and the voltage after saturation, each beside its value before them."""
+    raw_u = _wrap(_decay(u, du) + drive * 2.0**ACTIVATION_SHIFT, 32)
+    exact = torch.where(raw_u.detach() > MAX_UV, raw_u.detach() - 2 * MAX_UV, raw_u.detach())
+    exact = torch.where(exact <= -MAX_UV, raw_u.detach() + 2 * MAX_UV, exact)
+    u = _jump(raw_u, exact)
+    raw_v = _decay(v, dv) + u + v_bias
+    return u, raw_u, torch.clamp(raw_v, -MAX_UV + 1, MAX_UV - 1), raw_v
+
+
 def mantissas(values: torch.Tensor, exp: int) -> tuple[torch.Tensor, int]:
     """Even 8-bit mantissas of ``values`` (already ``W_plan · scale / q_in``) at exponent ``exp``, and
     how many clipped: :func:`neuro_av.export.lava.fixed_point.quantise_weights` with a given exponent."""
@@ -192,17 +203,12 @@ class FixedForward:
         v = layer.v_init.expand(batch, n)
         out, wraps, sats, near = [], 0, 0, []
         for t in range(steps):
-            raw_u = _wrap(_decay(u, layer.du) + drive[:, t] * 2.0**ACTIVATION_SHIFT, 32)
-            exact = torch.where(raw_u.detach() > MAX_UV, raw_u.detach() - 2 * MAX_UV, raw_u.detach())
-            exact = torch.where(exact <= -MAX_UV, raw_u.detach() + 2 * MAX_UV, exact)
-            u = _jump(raw_u, exact)
-            raw_v = _decay(v, layer.dv) + u + layer.v_bias
-            v_new = torch.clamp(raw_v, -MAX_UV + 1, MAX_UV - 1)
+            u, raw_u, v_new, raw_v = state_step(u, v, drive[:, t], layer.du, layer.dv, layer.v_bias)
             if torch.is_grad_enabled():
                 near += [torch.relu(raw_u.abs() / MAX_UV - 1 + self.margin).mean(),
                          torch.relu(raw_v.abs() / MAX_UV - 1 + self.margin).mean()]
             live = on[:, t, None] > 0
-            wraps += int(((exact != raw_u.detach()) & live).sum())
+            wraps += int(((u.detach() != raw_u.detach()) & live).sum())
             sats += int(((v_new.detach() != raw_v.detach()) & live).sum())
             s = SuperSpike.apply((v_new - th[:, t]) / (2.0**THRESHOLD_SHIFT * layer.scale), self.alpha)
             v = v_new + s * (layer.v_reset - v_new)
