@@ -180,7 +180,7 @@ def _print_fidelity(report: dict) -> None:
     ladder = {n: report["backends"][n]["fidelity_vs_previous"] for n in LADDER
               if (report["backends"].get(n) or {}).get("fidelity_vs_previous")}
     if ladder:
-        print("  fidelity ladder, each rung's Dice vs the rung before it (quant-float: rounded parameters, float state):")
+        print("  fidelity ladder: each rung's Dice vs the rung before (quant-float: rounded weights, float state)")
         print(f"    {'layer':<14} " + "  ".join(f"{n + ' vs ' + l['against']:>26}" for n, l in ladder.items()))
         for layer in next(iter(ladder.values()))["layers"]:
             print(f"    {layer[:14]:<14} " + "  ".join(f"{l['layers'][layer]['dice']:>26.4f}" for l in ladder.values()))
@@ -191,11 +191,13 @@ def _print_fidelity(report: dict) -> None:
               + (", ".join(f"{n} {'yes' if ok else 'NO'}" for n, ok in same.items()) or "whole test split only"))
     search = (report.get("quantisation") or {}).get("search")
     if search:
-        print(f"  fixed point: scales and exponents chosen by spike Dice on the input ({search['candidates']} tried): "
-              f"{search['rule_dice']:.4f} with the fixed rule, {search['chosen_dice']:.4f} chosen")
+        print(f"  fixed point chosen by spike Dice on the input ({search['candidates']} candidates): Dice "
+              f"{search['rule_dice']:.4f} by the fixed rule, {search['chosen_dice']:.4f} chosen")
     agree = {n: b.get("class_agreement_vs_reference") for n, b in report["backends"].items() if n != ref}
     if any(v is not None for v in agree.values()):
-        print(f"  predicted class as {ref}'s: " + ", ".join(f"{n} {v:.2%}" for n, v in agree.items() if v is not None))
+        shown = [f"{n} {v:.2%}" for n, v in agree.items() if v is not None]
+        print(f"  predicted class as {ref}'s: " + ", ".join(shown[:3]) + "".join(f",\n    {x}" if i % 3 == 0 else f", {x}"
+                                                                             for i, x in enumerate(shown[3:])))
     for w in report.get("warnings", []):
         print(f"  warning: {w}")
 
@@ -219,7 +221,7 @@ def print_summary(report: dict, paths: dict) -> None:
         energy = b["energy"]["neuromorphic"]
         print(row + f"{b['spike_agreement_vs_reference']:8.2%} {b['totals']['spikes']:12,.0f} {b['synops']:12,.0f}"
               + "".join(f" {energy[p]['total'] * 1e6:{width[p]}.3f}" for p in priced))
-    print(f"  (agreement: spike bins equal to the reference backend, {ref}; SynOps: spike and graded input events)")
+    print(f"  (agreement: spike bins equal to the reference, {ref}; SynOps: spike and graded input events)")
     not_priced = next(iter(report["backends"].values()))["energy"].get("not_priced", {})
     energy = ("µJ/clip: the spiking branch at each profile's per-operation energies ("
               + ", ".join(f"{name}: {t}" for name, t in priced.items()) + ")"
