@@ -50,6 +50,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 import types
 
 from neuro_av.io import pid_alive
@@ -145,6 +146,7 @@ def guard_lava_processes() -> None:
     raise_on_sigterm()
     stop_children_with_parent()
     private_temp_folder()
+    _reap_resource_tracker_at_exit()
 
 
 def _in_forked_child() -> None:
@@ -201,6 +203,47 @@ def die_with_parent(parent_pid: int) -> None:
     _libc().prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
     if os.getppid() != parent_pid:  # the parent died before the line above
         os._exit(128 + signal.SIGKILL)
+
+
+_tracker_reaped_at_exit = False
+TRACKER_WAIT_S = 2.0  # how long the resource tracker is given to exit after its pipe is closed
+
+
+def _reap_resource_tracker_at_exit() -> None:
+    global _tracker_reaped_at_exit
+    if not _tracker_reaped_at_exit:
+        atexit.register(stop_resource_tracker)
+        _tracker_reaped_at_exit = True
+
+
+def stop_resource_tracker(timeout: float = TRACKER_WAIT_S) -> bool:
+    """End ``multiprocessing``'s resource tracker (it unlinks shared memory a killed Lava process left)
+    and reap it; returns whether it is gone.
+
+    It is started with ``fork``+``exec``, so it neither dies with this process nor is reaped by it: it
+    exits when the last holder of its pipe does, and would stay a zombie in the process group under an
+    init that never reaps (a container's). While a forked process still holds the pipe it cannot end,
+    so it is then left to end with that process."""
+    from multiprocessing import resource_tracker
+
+    tracker = resource_tracker._resource_tracker
+    if getattr(tracker, "_fd", None) is None or getattr(tracker, "_pid", None) is None:
+        return True
+    if multiprocessing.active_children():
+        return False
+    fd, pid = tracker._fd, tracker._pid
+    tracker._fd = tracker._pid = None
+    os.close(fd)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return True
+        except ChildProcessError:  # reaped already
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
 
 
 # -- temporary folders -----------------------------------------------------------------------------

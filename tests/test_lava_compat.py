@@ -110,3 +110,25 @@ def test_oracle_float_is_the_hand_computed_trajectory():
     # with vth 0.95: v(1) = 1 spikes and resets; then v = [.5, .5] stays below
     layer = ref.LifLayer(np.array([[1.0]]), du=0.5, dv=0.5, vth=0.95)
     np.testing.assert_array_equal(ref.run_float(spikes, [layer])[0][:, 0], [0, 1, 0, 0])
+
+
+def test_the_resource_tracker_is_reaped_when_a_lava_command_exits():
+    # Started by fork+exec, the tracker outlives its parent and, under an init that never reaps (a container's),
+    # stays a zombie in the process group; the guarded process closes its pipe and reaps it at exit.
+    proc = run_python(
+        "import os, atexit\n"
+        "from multiprocessing import resource_tracker\n"
+        "from neuro_av.lava_compat import guard_lava_processes\n"
+        "def check():\n"
+        "    try:\n"
+        "        os.waitpid(pid, os.WNOHANG)\n"
+        "        print('not reaped')\n"
+        "    except ChildProcessError:\n"
+        "        print('reaped')\n"
+        "atexit.register(check)\n"  # registered first, so it runs after the guard's handler (last in, first out)
+        "guard_lava_processes()\n"
+        "resource_tracker.ensure_running()\n"
+        "pid = resource_tracker._resource_tracker._pid\n"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "reaped"
