@@ -61,10 +61,11 @@ def _accuracy(d: dict) -> dict:
     return {k: round(d[k], 4) for k in ("S", "U", "HM", "ZSL")}
 
 
-def measure(model: str, seed: int, data: Path, work: Path, epochs: int) -> dict:
-    run, tuned = work / f"{model}-s{seed}", work / f"{model}-s{seed}-q"
+def measure(model: str, seed: int, data: Path, work: Path, epochs: int, sets: list[str]) -> dict:
+    tag = "".join(f"-{s.replace('=', '')}" for s in sets)
+    run, tuned = work / f"{model}-s{seed}{tag}", work / f"{model}-s{seed}{tag}-q"
     train_s = _cli("train", "--model", model, "--data", str(data), "--out", str(run), "--set", f"seed={seed}",
-                   "--no-progress", "--force")
+                   *[a for s in sets for a in ("--set", s)], "--no-progress", "--force")
     sim_src = run / "sim-fixed"
     _cli("sim", str(run), "--backend", "lava-fixed", "--out", str(sim_src), "--no-progress", "--save-spikes")
     finetune_s = _cli("finetune", str(run), "--out", str(tuned), "--epochs", str(epochs), "--no-progress", "--force")
@@ -72,11 +73,12 @@ def measure(model: str, seed: int, data: Path, work: Path, epochs: int) -> dict:
     _cli("sim", str(tuned), "--backend", "lava-fixed", "--backend", "torch-fixed", "--out", str(sim_ft), "--no-progress",
          "--save-spikes")
     src_metrics = json.loads((run / "metrics.json").read_text())
+    weight_decay = json.loads((run / "config.json").read_text())["training"]["weight_decay"]
     ft_metrics = json.loads((tuned / "metrics.json").read_text())
     src_rep, ft_rep = _report(sim_src), _report(sim_ft)
     src_fixed, ft_fixed = src_rep["backends"]["lava-fixed"], ft_rep["backends"]["lava-fixed"]
     return {
-        "model": model, "seed": seed, "test_clips": src_rep["clips"],
+        "model": model, "seed": seed, "weight_decay": weight_decay, "test_clips": src_rep["clips"],
         "float": _accuracy(src_metrics),
         "float_deployed_lava_fixed": {**_accuracy(src_fixed),
                                       "dice_vs_float": {k: round(v["dice"], 6)
@@ -100,6 +102,9 @@ def main() -> None:
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     ap.add_argument("--epochs", type=int, default=3, help="stage-1 fine-tuning epochs")
     ap.add_argument("--work", default="/tmp/neuro-av-finetune-bench")
+    ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                    help="a training setting for every run (neuro-av train --set); runs differing in weight_decay "
+                         "are kept side by side in --out")
     ap.add_argument("--out", default=str(HERE / "results" / "finetune_fidelity.json"))
     args = ap.parse_args()
 
@@ -114,18 +119,27 @@ def main() -> None:
                           "torch": torch.__version__, "device": "cpu"},
               "data": "SynthAV (neuro-av data synth, the embedded benchmark)", "runs": []}
     out = Path(args.out)
-    if out.is_file():  # keep the runs measured before (another model or seed), replace the ones measured again
-        wanted = {(m, s) for m in args.models for s in args.seeds}
-        result["runs"] = [r for r in json.loads(out.read_text())["runs"] if (r["model"], r["seed"]) not in wanted]
     for model in args.models:
         for seed in args.seeds:
             print(f"{model} seed {seed} ...", flush=True)
-            result["runs"].append(measure(model, seed, data, work, args.epochs))
-            out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = out.with_suffix(".json.tmp")
-            tmp.write_text(json.dumps(result, indent=2) + "\n")
-            tmp.replace(out)
-            print(json.dumps(result["runs"][-1]), flush=True)
+            run = {**measure(model, seed, data, work, args.epochs, args.sets), "command": result["command"]}
+            _publish(out, result, run)
+            print(json.dumps(run), flush=True)
+
+
+def _key(run: dict) -> tuple:
+    return run["model"], run["seed"], run["weight_decay"]
+
+
+def _publish(out: Path, result: dict, run: dict) -> None:
+    """Add ``run`` to ``out``, replacing a run of the same model, seed and weight decay; the file is read
+    again here, so runs another invocation wrote meanwhile are kept."""
+    kept = json.loads(out.read_text())["runs"] if out.is_file() else []
+    result["runs"] = [r for r in kept if _key(r) != _key(run)] + [run]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(f".json.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(result, indent=2) + "\n")
+    tmp.replace(out)
 
 
 if __name__ == "__main__":

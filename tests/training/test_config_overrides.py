@@ -21,3 +21,12 @@ def test_bad_values_name_the_setting():
         split_overrides(["use_glp=maybe"], STFTConfig)
     with pytest.raises(ValueError, match="expected key=value"):
         split_overrides(["lr"], STFTConfig)
+
+
+def test_mdft_trains_without_weight_decay_unless_asked():
+    # the MDFT seed names no weight decay; AVCA's 1e-5 silenced MDFT's first visual layer (README, Limitations)
+    from neuro_av.training.config import training_defaults
+
+    assert training_defaults("mdft", "SynthAV")["weight_decay"] == 0.0
+    assert "weight_decay" not in training_defaults("stft", "SynthAV")
+    assert split_overrides(["weight_decay=1e-5"], STFTConfig)[0] == {"weight_decay": 1e-5}
