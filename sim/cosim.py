@@ -29,6 +29,7 @@ from neuro_av.export.deploy import Branch
 from neuro_av.export.hardware import with_builtins
 from neuro_av.sim.counts import layer_sums, merge_sums, per_clip
 from neuro_av.sim.energy import energy_report, main_energy, reference_tables
+from neuro_av.sim.neurobench import neurobench_report
 
 from neuro_av.gzsl import gzsl_evaluate
 from neuro_av.run import Run, clip_batch
@@ -203,6 +204,7 @@ def finalize(run: Run, branch: Branch, opts: SimOptions, parts: list[dict]) -> d
         "quantisation": branch.fixed.report if branch.fixed else None,
         "deployment": _deployment(branch, opts, parts[0]["steps"]),
         "backends": backends,
+        "neurobench": neurobench_report(branch.plan, branch.graph, backends),
         "raster": {name: parts[0]["backends"][name]["raster"] for name in opts.backends},
         "energy_tables": reference_tables(profiles),
         "gpu_energy": parts[0].get("gpu_energy") if len(parts) == 1 else [p.get("gpu_energy") for p in parts],

@@ -5,18 +5,31 @@ reports. Vocabulary follows NeuroBench where the quantity is the same: ``synops`
 (SynapticOperations, Effective_ACs: presynaptic spikes × fan-out), ``graded_synops`` (Effective_MACs
 of the graded first layer: non-zero inputs × fan-out), ``dense_macs`` (SynapticOperations Dense:
 every weight, every step), ``neuron_updates`` (MembraneUpdates: neurons × steps), ``rate``
-(1 − ActivationSparsity).
+(1 − ActivationSparsity). ``effective_acs`` / ``effective_macs`` are NeuroBench's own counts
+(:mod:`neuro_av.sim.neurobench`): every non-zero source value × the non-zero weights of its column,
+as ACs where the source values are all in {-1, 0, 1}, else as MACs.
 """
 from __future__ import annotations
 
 import numpy as np
 from neuro_av.export.lava.plan import LavaPlan
 
-SUMMED = ("spikes", "synops", "graded_synops", "dense_macs", "neuron_updates")
+SUMMED = ("spikes", "synops", "graded_synops", "dense_macs", "neuron_updates", "effective_acs", "effective_macs")
 
 
 def _valid_sum(x: np.ndarray, mask: np.ndarray) -> float:
     return float((np.asarray(x, np.float64) * mask[:, :, None]).sum())
+
+
+def _per_source(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(N,) non-zero values of each source neuron over valid (clip, step) bins."""
+    return ((np.asarray(x) != 0) & mask[:, :, None]).sum(axis=(0, 1), dtype=np.float64)
+
+
+def _binary(x: np.ndarray) -> bool:
+    """NeuroBench's test for spiking inputs (``binary_inputs``): every value is -1, 0 or 1."""
+    x = np.asarray(x)
+    return bool(np.isin(x, (-1, 0, 1)).all())
 
 
 def layer_sums(plan: LavaPlan, currents: dict[str, np.ndarray], spikes: dict[str, np.ndarray],
@@ -25,9 +38,12 @@ def layer_sums(plan: LavaPlan, currents: dict[str, np.ndarray], spikes: dict[str
     layers = {}
     for name, pop in plan.populations.items():
         row = {"spikes": _valid_sum(spikes[name], mask) if pop.spiking else 0.0, "synops": 0.0, "graded_synops": 0.0,
-               "dense_macs": 0.0, "neuron_updates": pop.size * steps}
+               "dense_macs": 0.0, "neuron_updates": pop.size * steps, "effective_acs": 0.0, "effective_macs": 0.0}
         for s in plan.incoming(name):
             row["dense_macs"] += s.weight.shape[1] * pop.size * steps
+            src = currents[s.src] if s.graded else spikes[s.src]
+            ops = float(_per_source(src, mask) @ (np.asarray(s.weight) != 0).sum(axis=0))
+            row["effective_acs" if not s.graded or _binary(src) else "effective_macs"] += ops
             if s.graded:
                 row["graded_synops"] += _valid_sum(np.asarray(currents[s.src]) != 0, mask) * pop.size
             else:

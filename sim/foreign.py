@@ -26,6 +26,7 @@ from neuro_av.export.nir_read import dt_of
 from neuro_av.export.plan import Record, static_streams
 from neuro_av.sim.counts import layer_sums, per_clip
 from neuro_av.sim.energy import energy_report, main_energy, reference_tables
+from neuro_av.sim.neurobench import neurobench_report
 
 from neuro_av.data.spike_input import binary_inputs, check_dt, check_input, load_input
 from neuro_av.errors import DataError
@@ -67,6 +68,7 @@ def _report(net: Deployable, x: np.ndarray, backends, lanes, header: dict, out_d
         log(f"sim: warning: {w}")
     report = {"format": "neuro-av sim report 2", **header, "reference": ref_name, "clips": int(x.shape[0]),
               "steps": int(x.shape[1]), "backends": results, "notices": plan.notices, "warnings": warnings,
+              "neurobench": neurobench_report(plan, net.graph, results),
               "raster": {k: {layer: np.argwhere(s[0] > 0).tolist() for layer, s in records[k].spikes.items()}
                          for k in names},
               "quantisation": net.fixed.report, "energy_tables": reference_tables(profiles), "gpu_energy": None,

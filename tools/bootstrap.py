@@ -57,7 +57,10 @@ REGULAR = [
 NO_DEPS = ["norse", "lava-nc", "lava-dl",
            # peers, the tests' oracles: their metadata asks for another nir (sinabs: nir<=1.0.4, samna) or
            # other torch builds; what their NIR export and forward pass use is installed above
-           "snntorch", "sinabs", "rockpool"]
+           "snntorch", "sinabs", "rockpool",
+           # NeuroBench, the NeuroBench block's oracle (tests/sim/test_neurobench.py): its metric modules
+           # import torch and snnTorch only; its metadata asks for tonic and torchaudio (data sets)
+           "neurobench"]
 
 
 def _hash_inputs() -> str:
