@@ -53,6 +53,7 @@ from neuro_av.export.nir_graph import (
     RESET_MODE,
     chain_graph,
     read_graph,
+    record_input_kind,
     snn_to_nir,
     write_graph,
 )
@@ -109,8 +110,10 @@ def firing_rates(spikes: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, f
     return {k: float(v[valid].mean()) for k, v in spikes.items()}
 
 
-def write_branch_graphs(graph: nir.NIRGraph, out_dir: Path) -> list[dict]:
-    """``snn.nir`` and one ``snn.<chain>.nir`` per chain; returns their manifest entries."""
+def write_branch_graphs(graph: nir.NIRGraph, out_dir: Path, spike_inputs=()) -> list[dict]:
+    """``snn.nir`` and one ``snn.<chain>.nir`` per chain, each recording which inputs carry binary
+    spikes (``spike_inputs``; graded otherwise) in its metadata; returns their manifest entries."""
+    graph = record_input_kind(graph, spike_inputs)
     write_graph(graph, out_dir / NIR_FILE)
     entries = [{"path": NIR_FILE, "kind": "nir"}]
     inputs = [k for k, n in graph.nodes.items() if isinstance(n, nir.Input)]

@@ -61,10 +61,11 @@ def _export_module(module, x, out_dir: Path, targets, dt_s, source, log, hardwar
     net = parse(module, dt_s)
     x = check_input(x, net.input_width, owner="module")
     log(f"export: NIR graph of {type(module).__name__} ({len(net.layers)} neuron layers, dt {net.dt_s} s)")
-    files = write_branch_graphs(to_nir(net), out_dir)
+    currents, mask = {net.input_name: x}, np.ones(x.shape[:2], bool)
+    spike_inputs = binary_inputs(currents)
+    files = write_branch_graphs(to_nir(net), out_dir, spike_inputs)
     graph, dt = read_graph(out_dir / NIR_FILE)
     plan = plan_from_nir(graph, dt)
-    currents, mask = {net.input_name: x}, np.ones(x.shape[:2], bool)
     log(f"export: the module's own forward pass on {x.shape[0]} clip(s) of {x.shape[1]} steps")
     ref = reference(net, x)
     fidelity = {"clips": int(x.shape[0]), "steps": int(x.shape[1]), "reference": "norse (the module's forward pass, "
@@ -89,7 +90,7 @@ def _export_module(module, x, out_dir: Path, targets, dt_s, source, log, hardwar
         netx_files, fidelity["netx"] = netx_fidelity(plan, {net.input_name: float(np.abs(x).max())}, currents, mask,
                                                      out_dir, log)
         files += netx_files
-    write_deployment(plan, graph, int(x.shape[1]), out_dir, hardware, log, spike_inputs=binary_inputs(currents))
+    write_deployment(plan, graph, int(x.shape[1]), out_dir, hardware, log, spike_inputs=spike_inputs)
     files.append({"path": DEPLOYMENT_FILE, "kind": "deployment"})
     for f in files:
         f["sha256"] = sha256(out_dir / f["path"])

@@ -15,6 +15,9 @@ Sharp edges:
 - **Dynamic thresholds**: NIR has no such neuron. A CubaLIF stores the base threshold θ_0 and node
   metadata ``threshold_input`` naming the stream that carries θ_t (``<chain>.lif<i>.threshold``);
   other tools see a static-threshold neuron, neuro-av's Lava builder adds a threshold port.
+- **Input kind**: NIR does not say whether an input carries binary spikes or graded values; export
+  records it in the graph metadata (``input_kind``, JSON ``{input node: "spikes" | "graded"}``), so
+  ``neuro-av plan`` of the written file decides what a chip can take as export did.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from neuro_av.export.nir_read import NIRReadError
 from neuro_av.io import atomic_path
 
 RESET_MODE = "zero"
+INPUT_KIND = "input_kind"  # graph metadata: JSON {input node: "spikes" | "graded"}
 
 
 NIRExportError = NIRReadError  # the old name
@@ -64,6 +68,30 @@ def snn_to_nir(branch, threshold_base: float, dynamic_threshold: bool, config: d
                 "neuron_model": "norse lif_feed_forward_step (current jump, then Euler)",
                 "config": json.dumps(config or {})}
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
+
+
+def record_input_kind(graph: nir.NIRGraph, spike_inputs=()) -> nir.NIRGraph:
+    """``graph`` with metadata ``input_kind`` naming each input node "spikes" (in ``spike_inputs``:
+    binary spikes) or "graded" (any other value)."""
+    kinds = {name: "spikes" if name in spike_inputs else "graded"
+             for name, node in graph.nodes.items() if isinstance(node, nir.Input)}
+    graph.metadata = {**(graph.metadata or {}), INPUT_KIND: json.dumps(kinds)}
+    return graph
+
+
+def recorded_spike_inputs(graph: nir.NIRGraph) -> tuple[str, ...] | None:
+    """The input nodes ``graph``'s metadata records as binary spikes; None where it records no input
+    kind (a foreign graph, or one written before neuro-av recorded it)."""
+    raw = (getattr(graph, "metadata", None) or {}).get(INPUT_KIND)
+    if raw is None:
+        return None
+    try:
+        kinds = json.loads(str(raw))
+    except ValueError:
+        return None
+    if not isinstance(kinds, dict):
+        return None
+    return tuple(name for name, kind in kinds.items() if kind == "spikes" and name in graph.nodes)
 
 
 def write_graph(graph: nir.NIRGraph, path: Path) -> None:

@@ -31,7 +31,8 @@ def register(sub) -> None:
     p.add_argument("--dt", type=float, help="a NIR graph's time step in seconds (default: its metadata)")
     p.add_argument("--steps", type=int, help="a NIR graph's steps per clip (for per-clip link figures)")
     p.add_argument("--spike-input", action="store_true",
-                   help="a NIR graph's inputs are binary spikes (default: graded values)")
+                   help="a NIR graph's inputs are binary spikes (default: as neuro-av's export recorded them in "
+                   "the graph's metadata, else graded values)")
     p.add_argument("--json", action="store_true", help="print the whole plan as JSON")
     p.set_defaults(handler=run_plan)
 
@@ -48,6 +49,7 @@ def run_plan(args) -> int:
     from neuro_av.export.deployment import DEFAULT_TARGETS, deployment_plan
     from neuro_av.export.deployment_text import plural, summary
     from neuro_av.export.lava.plan import plan_from_nir
+    from neuro_av.export.nir_graph import recorded_spike_inputs
 
     if args.steps is not None and args.steps < 1:
         raise ConfigError(f"--steps must be at least 1, got {args.steps}")
@@ -63,7 +65,7 @@ def run_plan(args) -> int:
         steps = args.steps
     plan = plan_from_nir(graph, dt)
     dep = deployment_plan(plan, graph, steps, targets=(*DEFAULT_TARGETS, *hardware),
-                          spike_inputs=tuple(plan.inputs) if args.spike_input else ())
+                          spike_inputs=tuple(plan.inputs) if args.spike_input else recorded_spike_inputs(graph) or ())
     if args.json:
         print(json.dumps(dep, indent=1, default=float))
     else:

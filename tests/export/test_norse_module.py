@@ -90,6 +90,35 @@ def test_export_and_sim_plan_a_spike_input_alike(tmp_path):
     assert exported["link"] == simulated["link"]
 
 
+@pytest.mark.parametrize("binary", [True, False], ids=["spikes", "graded"])
+def test_plan_of_the_exported_graph_answers_as_export_did(tmp_path, capsys, binary):
+    """The exported snn.nir records its input kind, so `neuro-av plan` of it without --spike-input
+    gives export's answer (binary inputs: Loihi 1 is not ruled out by a graded first layer)."""
+    rng = np.random.default_rng(1)
+    x = (rng.random((2, 25, 10)) < 0.3).astype(float) if binary else rng.uniform(0, 1, (2, 25, 10))
+    np.save(tmp_path / "x.npy", x)
+    assert main(["export", "--module", f"{MODELS}:build", "--input", str(tmp_path / "x.npy"), "--target", "nir",
+                 "--out", str(tmp_path / "exp")]) == 0
+    exported = json.loads((tmp_path / "exp" / "deployment.json").read_text())
+    assert bool(exported["needs"]["graded_synapses"]) == (not binary)
+    capsys.readouterr()
+    assert main(["plan", str(tmp_path / "exp" / "snn.nir"), "--json"]) == 0  # no --spike-input
+    planned = json.loads(capsys.readouterr().out)
+    assert planned["needs"] == exported["needs"]
+    assert {n: t["fits"] for n, t in planned["targets"].items()} == {n: t["fits"] for n, t in exported["targets"].items()}
+
+
+def test_the_exported_graph_records_its_input_kind(tmp_path):
+    from neuro_av.export.nir_graph import read_graph, record_input_kind, recorded_spike_inputs, write_graph
+
+    graph = to_nir(parse(load_user_module(f"{MODELS}:build")))
+    write_graph(graph, tmp_path / "foreign.nir")
+    assert recorded_spike_inputs(read_graph(tmp_path / "foreign.nir")[0]) is None  # nothing recorded: the flag decides
+    for spikes in [(), ("net.input",)]:
+        write_graph(record_input_kind(graph, spikes), tmp_path / "g.nir")
+        assert recorded_spike_inputs(read_graph(tmp_path / "g.nir")[0]) == spikes
+
+
 def test_unsupported_modules_are_refused_by_name(tmp_path, capsys):
     with pytest.raises(NeuroAVError, match=r"module '0' \(torch.nn.modules.conv.Conv2d\) is not supported"):
         parse(load_user_module(f"{MODELS}:with_conv"))
