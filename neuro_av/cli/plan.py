@@ -56,8 +56,10 @@ def run_plan(args) -> int:
     check_dt(args.dt)
     hardware = load_hardware(args.hardware)
     source = Path(args.source)
+    warnings = []
     if source.is_dir():
         graph, dt, steps = _from_run(source)
+        warnings = export_warnings(source)
     else:
         from neuro_av.export.nir_graph import read_graph
 
@@ -67,7 +69,7 @@ def run_plan(args) -> int:
     dep = deployment_plan(plan, graph, steps, targets=(*DEFAULT_TARGETS, *hardware),
                           spike_inputs=tuple(plan.inputs) if args.spike_input else recorded_spike_inputs(graph) or ())
     if args.json:
-        print(json.dumps(dep, indent=1, default=float))
+        print(json.dumps({**dep, "export_warnings": warnings} if source.is_dir() else dep, indent=1, default=float))
     else:
         net = dep["network"]
         for line in textwrap.wrap(f"deployment plan of {source}: {plural(net['neurons'], 'neuron')} in "
@@ -76,7 +78,23 @@ def run_plan(args) -> int:
             print(line)
         for line in summary(dep, populations=True, width=98):
             print(f"  {line}")
+        for w in warnings:
+            print(textwrap.fill(f"warning (from the export): {w}", 100, subsequent_indent="  "))
     return 0
+
+
+def export_warnings(run_dir: Path) -> list[str]:
+    """The export's warnings about what its check clips showed (layers that never fired or always did,
+    values clipped or saturated), so a plan is not read without them; none when the run has no export."""
+    from neuro_av.export.deploy import MANIFEST
+    from neuro_av.io import read_json
+
+    path = run_dir / "export" / MANIFEST
+    if not path.is_file():
+        return []
+    manifest = read_json(path, "export manifest")
+    saturation = ((manifest.get("quantisation") or {}).get("saturation") or {}).get("warnings", [])
+    return [*(manifest.get("fidelity") or {}).get("warnings", []), *saturation]
 
 
 def _from_run(run_dir: Path):
