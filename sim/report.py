@@ -1,23 +1,23 @@
 """``report.json`` → ``report.md`` and a self-contained ``report.html`` (plots inlined as PNG).
 
 Everything is rendered from the JSON alone, so ``neuro-av report DIR`` re-renders a finished run.
-Plots: firing rate per layer and backend, a spike raster of one clip, the energy breakdown per clip
-(synaptic, neuron and spike parts of the spiking branch, the ANN parts, and the host-chip link,
-marked where its energy is not modelled), the core map of each deployment target, and accuracy per
-backend (runs only).
+Both lead with the findings in sentences (:mod:`neuro_av.sim.report_verdicts`) and a table of
+contents; then one section per topic (accuracy, fidelity, per layer, energy, plan), each figure
+(:mod:`neuro_av.sim.report_plots`) right after the table it illustrates; quantisation details and
+sources last, collapsed in the HTML.
 """
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 from neuro_av.errors import NeuroAVError
 from neuro_av.export.deployment_text import limit_note, plural
 from neuro_av.io import save_npz, write_json, write_text
+from neuro_av.sim.report_verdicts import PART_LABELS, joule, limit_words, verdicts
 
 REPORT = "report.json"
 
@@ -33,164 +33,54 @@ def save_spikes(spikes: dict[str, dict], path: Path) -> None:
 
 
 def _fmt(x: float, unit: str = "") -> str:
+    """Energies (``unit="J"``) in µJ, the console's and the figures' unit; other numbers to 4 figures."""
     if x is None:
         return "—"
-    for scale, prefix in ((1e-12, "p"), (1e-9, "n"), (1e-6, "µ"), (1e-3, "m"), (1, "")):
-        if unit == "J" and abs(x) < scale * 1000:
-            return f"{x / scale:.3g} {prefix}J"
+    if unit == "J":
+        return joule(x)
     return f"{x:,.4g}{(' ' + unit) if unit else ''}"
 
 
-def _png(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+class Figure(NamedTuple):
+    """A figure of :mod:`neuro_av.sim.report_plots` placed at this point of a section (HTML only)."""
+    key: str
 
 
-def _plots(report: dict) -> dict[str, str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    backends = report["backends"]
-    names = list(backends)
-    layers = list(next(iter(backends.values()))["spikes"])
-    plots = {}
-    fig, ax = plt.subplots(figsize=(7, 3))
-    width = 0.8 / len(names)
-    for i, b in enumerate(names):
-        ax.bar(np.arange(len(layers)) + i * width, [backends[b]["spikes"][l]["rate"] for l in layers], width, label=b)
-    ax.set_xticks(np.arange(len(layers)) + 0.4 - width / 2, layers, rotation=20)
-    ax.set_ylabel("firing rate (spikes / neuron / step)")
-    ax.legend()
-    plots["Firing rate per layer"] = _png(fig)
-
-    raster = report.get("raster") or {}
-    shown = [b for b in names if raster.get(b)]
-    if shown:
-        fig, axes = plt.subplots(1, len(shown), figsize=(4 * len(shown), 3.2), squeeze=False, sharey=True)
-        for ax, b in zip(axes[0], shown):
-            offset = 0
-            for l in layers:
-                pts = np.asarray(raster[b].get(l, []), dtype=float).reshape(-1, 2)
-                ax.scatter(pts[:, 0], pts[:, 1] + offset, s=2, marker="|")
-                offset += backends[b]["spikes"][l]["neurons"]
-                ax.axhline(offset, color="0.8", lw=0.5)
-            ax.set_title(b)
-            ax.set_xlabel("time step")
-        axes[0][0].set_ylabel("neuron (layers stacked)")
-        plots["Spike raster of one clip"] = _png(fig)
-
-    plots["Energy per clip"] = _png(_energy_figure(report, plt, np))
-    for target, t in ((report.get("deployment") or {}).get("targets") or {}).items():
-        plots[f"Core map on {target}"] = _png(_core_map(target, t, plt, np))
-
-    if _has_accuracy(report):
-        fig, ax = plt.subplots(figsize=(6, 3))
-        keys = ("S", "U", "HM", "ZSL")
-        for i, b in enumerate(names):
-            ax.bar(np.arange(4) + i * width, [backends[b][k] for k in keys], width, label=b)
-        ax.set_xticks(np.arange(4) + 0.4 - width / 2, keys)
-        ax.set_ylabel("%")
-        ax.legend()
-        plots["Accuracy per backend"] = _png(fig)
-    return plots
+class Section(NamedTuple):
+    id: str
+    title: str
+    blocks: list  # Markdown lines and Figure entries, in reading order
+    collapsed: bool = False  # folded into <details> in the HTML
 
 
-def _energy_figure(report: dict, plt, np):
-    """Stacked bars per backend and table: the branch's parts, the ANN parts, and the link."""
-    backends = report["backends"]
-    link = (report.get("deployment") or {}).get("link")
-    labels, stacks = [], []
-    for b, r in backends.items():
-        e = r["energy"]
-        ann = (e.get("ann_parts") or {}).get("total")
-        for table, n in e["neuromorphic"].items():
-            labels.append(f"{b}\n{n.get('title', table)} op costs")
-            stacks.append({**n["parts"], **({"ANN parts (45 nm fp32)": ann} if ann else {})})
-        labels.append(f"{b}\ndense fp32")
-        stacks.append({"dense MACs": e["dense_accelerator"]["total"], **({"ANN parts (45 nm fp32)": ann} if ann else {})})
-    parts = list(dict.fromkeys(k for s in stacks for k in s))
-    fig, ax = plt.subplots(figsize=(8, 3.4))
-    base = np.zeros(len(labels))
-    for part in parts:
-        vals = np.array([s.get(part, 0.0) for s in stacks]) * 1e6
-        ax.bar(range(len(labels)), vals, bottom=base, label=part)
-        base += vals
-    if link is not None:
-        # a profile with a published (or user-given) energy per bit prices the link; the built-in ones have none
-        targets = report["deployment"].get("targets") or {}
-        priced = {n: t["link_energy_j_per_clip"] for n, t in targets.items()
-                  if t.get("link_energy_j_per_clip") is not None}
-        energy = ("energy " + ", ".join(f"{_fmt(v, 'J')} on {n}" for n, v in priced.items()) if priced
-                  else "energy not modelled (no published energy per bit)")
-        per_clip = link["bytes_per_clip"]
-        text = f"host-chip link: {energy}"
-        if per_clip.get("host_to_chip") is not None:
-            text = (f"host-chip link: {per_clip['host_to_chip']:,.0f} B in + {per_clip['chip_to_host']:,.0f} B out "
-                    f"per clip; {energy}")
-        ax.bar(range(len(labels)), np.zeros(len(labels)), bottom=base, hatch="//", edgecolor="0.4", fill=False,
-               label="link (energy in the title)" if priced else "link (not modelled)")
-        ax.set_title(text, fontsize=8)
-    ax.set_xticks(range(len(labels)), labels, fontsize=7)
-    ax.set_ylabel("µJ per clip")
-    ax.legend(fontsize=7)
-    return fig
+def _words(key: str) -> str:
+    return key.replace("_", " ")
 
 
-def _core_map(target: str, t: dict, plt, np):
-    """Which population sits on which core (one square per core, chips of ``cores_per_chip``)."""
-    pops = t["populations"]
-    total = max(t["cores"], (t.get("cores_per_chip") or 0) * t["chips"], 1)  # the whole chip(s), used or not
-    cols = 16
-    rows = max(1, -(-total // cols))
-    grid = np.full((rows, cols), -1.0)
-    for i, p in enumerate(pops):
-        for c in p["core_ids"]:
-            grid[c // cols, c % cols] = i
-    fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45 * rows))
-    cmap = plt.get_cmap("tab20", max(len(pops), 1))
-    masked = np.ma.masked_less(grid, 0)
-    ax.imshow(masked, cmap=cmap, vmin=-0.5, vmax=max(len(pops), 1) - 0.5, aspect="equal")
-    for i, p in enumerate(pops):
-        ax.plot([], [], "s", color=cmap(i),
-                 label=f"{p['name']} ({plural(p['cores'], 'core')}, {limit_note(p)})")
-    ax.set_xticks(np.arange(-0.5, cols), minor=True)
-    ax.set_yticks(np.arange(-0.5, rows), minor=True)
-    ax.grid(which="minor", color="0.85", lw=0.5)
-    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
-    verdict = "fits" if t["fits"] else "does not fit"
-    bound = " (lower bound)" if t["cores_lower_bound"] else ""
-    ax.set_title(f"{target}: {plural(t['cores'], 'core')}{bound} on {plural(t['chips'], 'chip')}; {verdict}", fontsize=9)
-    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    return fig
-
-
-def _deployment_md(dep: dict) -> list[str]:
-    lines = ["## Deployment plan", ""]
+def _plan_md(dep: dict) -> list[str]:
+    lines = []
     for name, t in dep["targets"].items():
         bound = " (a lower bound: the per-core limits are not published)" if t["cores_lower_bound"] else ""
-        lines.append(f"- **{name}** ({t['title']}): {'fits' if t['fits'] else 'does not fit'}; "
-                     f"{plural(t['cores'], 'core')}{bound} on {plural(t['chips'], 'chip')}")
-        lines += [f"- {name}: does not fit because {v}" for v in t["violations"]]
-        lines += [f"- {name}: note: {n}" for n in t["notes"]]
+        lines += [f"### {t['title']} (`{name}`)", "",
+                  f"- {'fits' if t['fits'] else '**does not fit**'}; {plural(t['cores'], 'core')}{bound} "
+                  f"on {plural(t['chips'], 'chip')}"]
+        lines += [f"- does not fit because {v}" for v in t["violations"]]
+        lines += [f"- note: {n}" for n in t["notes"]]
         if t["unchecked"]:
-            lines.append(f"- {name}: not checked (no published figure): {', '.join(t['unchecked'])}")
-    lines += ["", "| target | population | neurons | fan-in | synapses | weight bits | cores | limit |",
-              "|---|---|---:|---:|---:|---:|---:|---|"]
-    for name, t in dep["targets"].items():
+            lines.append(f"- not checked (no published figure): {', '.join(map(limit_words, t['unchecked']))}")
+        limits = list(dict.fromkeys(lim for p in t["populations"] for lim in p["utilisation"]))
+        lines += ["", "| population | neurons | fan-in | synapses | weight bits | cores | "
+                  + "".join(f"{limit_words(lim)} | " for lim in limits) + "limit |",
+                  "|---|---:|---:|---:|---:|---:|" + "---:|" * len(limits) + "---|"]
         for p in t["populations"]:
-            lines.append(f"| {name} | {p['name']} | {p['neurons']} | {p['fan_in']} | {p['synapses']:,} | "
-                         f"{p['weight_bits']} | {p['cores']} | {limit_note(p)} |")
+            use = [f"{p['utilisation'][lim]:.1%}" if lim in p["utilisation"] else "—" for lim in limits]
+            lines.append(f"| {p['name']} | {p['neurons']:,} | {p['fan_in']:,} | {p['synapses']:,} | {p['weight_bits']} | "
+                         f"{p['cores']} | " + "".join(f"{u} | " for u in use) + f"{limit_note(p)} |")
+        lines.append("")
     lk = dep["link"]
     bits = lk["bits_per_step"]
     per_clip = lk["bytes_per_clip"]
-    lines += ["", "Host-chip link (the network as exported):", "",
+    lines += ["### Host-chip link (the network as exported)", "",
               "| per step | bits |", "|---|---:|",
               f"| host → chip: graded inputs | {bits['graded_inputs']:,} |",
               f"| host → chip: threshold streams | {bits['threshold_streams']:,} |",
@@ -204,9 +94,6 @@ def _deployment_md(dep: dict) -> list[str]:
               f"(the threshold streams are {lk['threshold_stream_share']:.1%} of host → chip)"]
     for name, t in dep["targets"].items():
         lines.append(f"- {name}: " + (t["link_energy_note"] or f"link energy {_fmt(t['link_energy_j_per_clip'], 'J')} per clip"))
-    lines += ["", "Sources of the hardware figures:", ""]
-    for name, t in dep["targets"].items():
-        lines += [f"- {name} {fig}: {src}" for fig, src in t["sources"].items()]
     return lines + [""]
 
 
@@ -243,18 +130,15 @@ def _fidelity_md(report: dict) -> list[str]:
     rows = {n: b["fidelity"]["layers"] for n, b in report["backends"].items() if n != ref and "fidelity" in b}
     if not rows:
         return []
-    out = ["", f"## Fidelity in spikes (vs {ref})", "",
-           f"Dice = 2·shared / (spikes of both); after the slash, with ±1 step of tolerance; rate = {ref}'s spikes "
-           "per neuron and step." + ("" if "class_agreement_vs_reference" not in next(iter(report["backends"].values()))
-                                     else f" Predicted class as {ref}'s: " + ", ".join(
-               f"{n} {b['class_agreement_vs_reference']:.2%}" for n, b in report["backends"].items() if n != ref) + "."),
-           "", "| layer | rate | " + " | ".join(rows) + " |", "|---|---:|" + "---:|" * len(rows)]
+    out = [f"Dice = 2·shared / (spikes of both) per layer; after the slash, within ±1 step of tolerance; "
+           f"firing rate = {ref}'s spikes per neuron and step.",
+           "", "| layer | firing rate | " + " | ".join(rows) + " |", "|---|---:|" + "---:|" * len(rows)]
     for layer in next(iter(rows.values())):
         rate = next(iter(rows.values()))[layer]["rate_ref"]
         cells = [f"{r[layer]['dice']:.4f} / {r[layer]['dice_1step']:.4f}" for r in rows.values()]
-        out.append(f"| {layer} | {rate:.4f} | " + " | ".join(cells) + " |")
+        out.append(f"| {layer} | {rate:.2%} | " + " | ".join(cells) + " |")
     out += [f"- warning: {w}" for w in report.get("warnings", [])]
-    return out + _ladder_md(report)
+    return out
 
 
 def _ladder_md(report: dict) -> list[str]:
@@ -279,81 +163,137 @@ def _ladder_md(report: dict) -> list[str]:
     return out
 
 
-def markdown(report: dict) -> str:
-    b, ref = report["backends"], report["reference"]
-    lines = ["# neuro-av co-simulation report", ""]
+def _header(report: dict) -> list[str]:
     if report["kind"] == "run":
-        lines += [f"Run `{report['run']}` ({report['model']}), split **{report['split']}**, {report['clips']} clips, "
-                  f"host `{report['host']}`, β* = {report['beta']}, T = {report['steps']} steps of {report['dt_s']} s.", ""]
-    elif report["kind"] == "nir":
-        lines += [f"NIR graph `{report['graph']}`, input `{report['input']}` ({report['clips']} clip(s)), "
-                  f"dt = {report['dt_s']} s, {report['steps']} steps.", ""]
-    else:
-        lines += [f"Norse module `{report['module']}` ({report['clips']} clip(s)), dt = {report['dt_s']} s, "
-                  f"{report['steps']} steps; the reference is its own forward pass.", ""]
-        lines += [f"- deviation: {d}" for d in report.get("deviations", [])] + [""]
+        return [f"Run `{report['run']}` ({report['model']}), split **{report['split']}**, {report['clips']} clips, "
+                f"host `{report['host']}`, β* = {report['beta']}, T = {report['steps']} steps of {report['dt_s']} s."]
+    if report["kind"] == "nir":
+        return [f"NIR graph `{report['graph']}`, input `{report['input']}` ({report['clips']} clip(s)), "
+                f"dt = {report['dt_s']} s, {report['steps']} steps."]
+    return [f"Norse module `{report['module']}` ({report['clips']} clip(s)), dt = {report['dt_s']} s, "
+            f"{report['steps']} steps; the reference is its own forward pass.",
+            *(f"- deviation: {d}" for d in report.get("deviations", []))]
+
+
+def _backends_md(report: dict) -> list[str]:
+    b, ref = report["backends"], report["reference"]
     acc = _has_accuracy(report)
     head = ["backend", *(["S", "U", "HM", "ZSL", f"Δ HM vs {ref}"] if acc else []), f"spike agreement vs {ref}",
-            "spikes / clip", "spike events / clip", "graded input events / clip",
+            f"class as {ref}'s", "spikes / clip", "spike events / clip", "graded input events / clip",
             *(f"energy / clip ({title} op costs)" for title in priced_profiles(report).values()), "SNN clips/s"]
-    lines += ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     for n, r in b.items():
         cells = [n]
         if acc:
             delta = r.get("delta_vs_reference", {}).get("HM")
             cells += [f"{r[k]:.2f}" for k in ("S", "U", "HM", "ZSL")] + ["—" if delta is None else f"{delta:+.2f}"]
-        rate = r.get("snn_clips_per_s")
-        cells += [f"{r['spike_agreement_vs_reference']:.4%}", f"{r['totals']['spikes']:,.0f}",
-                  f"{r['totals']['synops']:,.0f}", f"{r['totals']['graded_synops']:,.0f}",
+        rate, agree = r.get("snn_clips_per_s"), r.get("class_agreement_vs_reference")
+        cells += [f"{r['spike_agreement_vs_reference']:.4%}", "—" if agree is None else f"{agree:.2%}",
+                  f"{r['totals']['spikes']:,.0f}", f"{r['totals']['synops']:,.0f}", f"{r['totals']['graded_synops']:,.0f}",
                   *(_fmt(r["energy"]["neuromorphic"][p]["total"], "J") for p in priced_profiles(report)),
                   "—" if rate is None else f"{rate:,.1f}"]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += _fidelity_md(report)
-    for caveat in energy_caveats(report):
-        lines += ["", caveat]
-    if report.get("simulated_files"):
-        lines += ["", "Simulated files: " + ", ".join(f"`{f['path']}` (sha256 {f['sha256'][:12]}…)"
-                                                       for f in report["simulated_files"].values())]
-    first = next(iter(b.values()))
-    lines += ["", "## Per layer (" + next(iter(b)) + ")", "",
-              "| layer | neurons | depth | spikes | rate | SynOps (spike inputs) | graded input events | dense MACs | neuron updates |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for l, r in first["spikes"].items():
-        lines.append(f"| {l} | {r['neurons']} | {r['depth']} | {r['spikes']:,.1f} | {r['rate']:.4f} | {r['synops']:,.0f} | "
+    return lines + [""] + [f"{c}" for c in energy_caveats(report)]
+
+
+def _layers_md(report: dict) -> list[str]:
+    ref = report["reference"]
+    lines = [f"Counts per clip of {ref}, the reference.", "",
+             "| layer | neurons | depth | spikes | firing rate | SynOps (spike inputs) | graded input events | "
+             "dense MACs | neuron updates |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for l, r in report["backends"][ref]["spikes"].items():
+        lines.append(f"| {l} | {r['neurons']} | {r['depth']} | {r['spikes']:,.1f} | {r['rate']:.2%} | {r['synops']:,.0f} | "
                      f"{r['graded_synops']:,.0f} | {r['dense_macs']:,.0f} | {r['neuron_updates']:,.0f} |")
-    e = first["energy"]
-    lines += ["", "## Energy per clip (" + next(iter(b)) + ")", ""]
+    return lines
+
+
+def _energy_md(report: dict) -> list[str]:
+    ref = report["reference"]
+    e = report["backends"][ref]["energy"]
+    lines = [f"Per clip, from {ref}'s operation counts (the other backends' totals are in the accuracy table).", "",
+             "| what | energy / clip | share |", "|---|---:|---:|"]
     for table, n in e["neuromorphic"].items():
-        parts = ", ".join(f"{k} {_fmt(v, 'J')}" for k, v in n["parts"].items())
-        lines.append(f"- spiking branch at {n.get('title', table)}'s per-operation energies: "
-                     f"**{_fmt(n['total'], 'J')}** ({parts})")
-    for name, n in e.get("not_priced", {}).items():
-        lines.append(f"- {n['title']} ({name}): not priced — {n['reason']}")
-    lines.append(f"- same layers as dense fp32 MACs (45 nm): **{_fmt(e['dense_accelerator']['total'], 'J')}**")
-    lines.append(f"- Spikformer-style estimate: {_fmt(e['spikformer_style']['total'], 'J')} "
-                 f"({e['spikformer_style']['note']})")
+        lines.append(f"| **spiking branch at {n.get('title', table)}'s per-operation energies** | "
+                     f"**{_fmt(n['total'], 'J')}** | 100 % |")
+        lines += [f"| {PART_LABELS.get(k, _words(k))} | {_fmt(v, 'J')} | {v / n['total']:.1%} |"
+                  for k, v in n["parts"].items()]
+    lines.append(f"| same layers as dense fp32 MACs (45 nm) | {_fmt(e['dense_accelerator']['total'], 'J')} | |")
+    lines.append(f"| Spikformer-style estimate ({e['spikformer_style']['note']}) | "
+                 f"{_fmt(e['spikformer_style']['total'], 'J')} | |")
     if e.get("ann_parts"):
-        lines.append(f"- ANN parts (pre + post) as fp32 MACs: {_fmt(e['ann_parts']['total'], 'J')}")
+        lines.append(f"| host: ANN parts (pre + post) as fp32 MACs | {_fmt(e['ann_parts']['total'], 'J')} | |")
     gpu = report.get("gpu_energy")
     if isinstance(gpu, dict) and gpu.get("measured"):
-        lines.append(f"- measured GPU energy of pre + post (NVML): {_fmt(gpu['joules_per_clip'], 'J')} per clip")
-    else:
+        lines.append(f"| measured GPU energy of pre + post (NVML) | {_fmt(gpu['joules_per_clip'], 'J')} | |")
+    lines.append("")
+    for name, n in e.get("not_priced", {}).items():
+        lines.append(f"- {n['title']} ({name}): not priced — {n['reason']}")
+    if "gpu_energy" in report and not (isinstance(gpu, dict) and gpu.get("measured")):
         why = gpu.get("reason") if isinstance(gpu, dict) else "see the shards' entries in report.json"
         lines.append(f"- measured GPU energy of pre + post: not measured ({why})")
-    lines += ["", "Assumptions:", *[f"- {a}" for a in e["assumptions"]], "", "Sources:",
-              *[f"- {t['name']}: {t['source']}" for t in report["energy_tables"]], ""]
+    return lines
+
+
+def _quantisation_md(q: dict) -> list[str]:
+    lines = [f"Config: {', '.join(f'{_words(k)} {v}' for k, v in q['config'].items())}; each population's scale is "
+             "its integer threshold units per voltage unit.", ""]
+    kinds: dict[tuple, list[str]] = {}
+    for node, row in q["layers"].items():
+        kinds.setdefault(tuple(row), []).append(node)
+    for keys, nodes in kinds.items():
+        lines += ["| node | " + " | ".join(map(_words, keys)) + " |", "|---|" + "---:|" * len(keys)]
+        lines += [f"| {n} | " + " | ".join(_fmt(q["layers"][n][k]) for k in keys) + " |" for n in nodes] + [""]
+    search = q.get("search")
+    if search:
+        lines.append(f"- chosen by spike Dice on the input ({search['candidates']} candidates): Dice "
+                     f"{search['rule_dice']:.4f} by the fixed rule, {search['chosen_dice']:.4f} chosen")
+    lines += [f"- warning: {w}" for w in (q.get("saturation") or {}).get("warnings", [])]
+    return lines
+
+
+def _sources_md(report: dict) -> list[str]:
+    e = report["backends"][report["reference"]]["energy"]
+    lines = ["Energy assumptions:", "", *[f"- {a}" for a in e["assumptions"]], "", "Energy tables:", "",
+             *[f"- {t['name']}: {t['source']}" for t in report["energy_tables"]], ""]
+    for name, t in ((report.get("deployment") or {}).get("targets") or {}).items():
+        lines += [f"Hardware figures of {t['title']} (`{name}`):", "",
+                  *[f"- {limit_words(fig)}: {src}" for fig, src in t["sources"].items()], ""]
+    if report.get("simulated_files"):
+        lines += ["Simulated files:", "", *[f"- `{f['path']}` (sha256 {f['sha256'][:12]}…)"
+                                            for f in report["simulated_files"].values()], ""]
+    if report.get("train_config"):
+        lines += ["Training settings: " + ", ".join(f"{_words(k)} {v}" for k, v in report["train_config"].items()), ""]
+    return lines + ["Versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()), ""]
+
+
+def sections(report: dict) -> list[Section]:
+    """The report's sections after the findings, in reading order."""
+    acc = "Accuracy and agreement per backend" if _has_accuracy(report) else "Agreement per backend"
+    out = [Section("backends", acc, [_backends_md(report), Figure("accuracy")])]
+    fidelity = _fidelity_md(report)
+    if fidelity:
+        out.append(Section("fidelity", f"Fidelity in spikes (vs {report['reference']})",
+                           [fidelity, Figure("fidelity"), _ladder_md(report), Figure("raster")]))
+    out += [Section("layers", "Per layer", [_layers_md(report)]),
+            Section("energy", "Energy per clip", [_energy_md(report), Figure("energy")])]
     if report.get("deployment"):
-        lines += _deployment_md(report["deployment"])
+        out.append(Section("plan", "Deployment plan", [_plan_md(report["deployment"]), Figure("plan")]))
     if report.get("quantisation"):
-        q = report["quantisation"]
-        lines += ["## Fixed-point quantisation", "", f"config {q['config']}; each population's `scale` is its integer "
-                  "threshold units per voltage unit", "", "| node | values |", "|---|---|"]
-        lines += [f"| {k} | {', '.join(f'{a}={_fmt(v)}' for a, v in row.items())} |" for k, row in q["layers"].items()]
-        lines.append("")
-        for w in (q.get("saturation") or {}).get("warnings", []):
-            lines.append(f"- warning: {w}")
-        lines.append("")
-    lines += ["Versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()), ""]
+        out.append(Section("quantisation", "Fixed-point quantisation",
+                           [_quantisation_md(report["quantisation"]), Figure("quantisation")], collapsed=True))
+    return out + [Section("sources", "Sources, assumptions and versions", [_sources_md(report)], collapsed=True)]
+
+
+def markdown(report: dict) -> str:
+    parts = sections(report)
+    lines = ["# neuro-av co-simulation report", "", *_header(report), "", "## Findings", "",
+             *(f"- {v}" for v in verdicts(report)), "",
+             "Contents: " + " · ".join(s.title for s in parts), ""]
+    for s in parts:
+        lines += [f"## {s.title}", ""]
+        for block in s.blocks:
+            if not isinstance(block, Figure):
+                lines += [*block, ""]
     return "\n".join(lines)
 
 
@@ -397,16 +337,56 @@ def md_to_html(md: str) -> str:
     return "\n".join(out)
 
 
-def html_page(report: dict, md: str) -> str:
-    plots = _plots(report)
-    body = [md_to_html(md)]
-    for title, data in plots.items():
-        body.append(f"<h2>{html.escape(title)}</h2><img alt='{html.escape(title)}' src='data:image/png;base64,{data}'/>")
+STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:0 12px;color:#222}"
+         "img{max-width:100%;display:block;margin:8px 0 16px}h1{font-size:22px;margin:12px 0 4px}"
+         "h2{font-size:18px;border-bottom:1px solid #ddd;margin-top:28px}h3{font-size:15px}"
+         "#verdicts{background:#f4f7fb;border:1px solid #c9d6e8;border-radius:6px;padding:4px 14px;"
+         "font-size:14px;line-height:1.4}#verdicts h2{border:0;margin:6px 0}#verdicts ul{margin:4px 0;"
+         "padding-left:18px}#verdicts li{margin:3px 0}nav{font-size:13px;margin:8px 0}nav a{margin-right:12px}"
+         "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;"
+         "text-align:right}td:first-child,th:first-child{text-align:left}summary{font-size:18px;font-weight:bold;"
+         "cursor:pointer;margin-top:28px}p,li{font-size:14px}")
+
+
+def html_page(report: dict, spikes: dict | None = None) -> str:
+    from neuro_av.sim.report_plots import plots
+
+    figures, parts = plots(report, spikes), sections(report)
+    body = ["<h1>neuro-av co-simulation report</h1>", md_to_html("\n".join(_header(report))),
+            "<section id='verdicts'><h2>Findings</h2><ul>"
+            + "".join(f"<li>{_inline(v)}</li>" for v in verdicts(report)) + "</ul></section>",
+            "<nav id='contents'>Contents: " + "".join(f"<a href='#{s.id}'>{html.escape(s.title)}</a>" for s in parts)
+            + "</nav>"]
+    for s in parts:
+        inner = []
+        for block in s.blocks:
+            if isinstance(block, Figure):
+                if block.key in figures:
+                    title, data = figures[block.key]
+                    inner.append(f"<figure><img alt='{html.escape(title)}' title='{html.escape(title)}' "
+                                 f"src='data:image/png;base64,{data}'/></figure>")
+            else:
+                inner.append(md_to_html("\n".join(block)))
+        content = "\n".join(inner)
+        title = html.escape(s.title)
+        body.append(f"<section id='{s.id}'>" + (f"<details><summary>{title}</summary>{content}</details>"
+                                                  if s.collapsed else f"<h2>{title}</h2>{content}") + "</section>")
     return ("<!doctype html><html><head><meta charset='utf-8'><title>neuro-av report</title>"
-            "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}img{max-width:100%}"
-            "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;"
-            "text-align:right}td:first-child,th:first-child{text-align:left}</style></head><body>"
-            + "\n".join(body) + "</body></html>\n")
+            f"<style>{STYLE}</style></head><body>" + "\n".join(body) + "</body></html>\n")
+
+
+def _saved_spikes(path: Path) -> dict | None:
+    """``spikes.npz`` beside the report as ``{backend: {layer: array}}``, or None where there is none."""
+    if not path.is_file():
+        return None
+    import numpy as np
+
+    with np.load(path) as z:
+        out: dict[str, dict] = {}
+        for key in z.files:
+            backend, layer = key.split("/", 1)
+            out.setdefault(backend, {})[layer] = z[key]
+    return out
 
 
 def write_report(report: dict, out_dir: Path) -> dict[str, Path]:
@@ -427,5 +407,5 @@ def render(out_dir: Path) -> dict[str, Path]:
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise ReportError(f"{path} is not a neuro-av sim report ({type(exc).__name__}: {exc})") from None
     write_text(md, out_dir / "report.md")
-    write_text(html_page(report, md), out_dir / "report.html")
+    write_text(html_page(report, _saved_spikes(out_dir / "spikes.npz")), out_dir / "report.html")
     return {"json": path, "md": out_dir / "report.md", "html": out_dir / "report.html"}
