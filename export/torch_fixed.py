@@ -17,6 +17,10 @@ LSB), graded inputs the host's 8-bit payload with Lava's int32 dot-product wrap.
 weights times 8-bit (or binary) inputs over fewer than 2^20 inputs stays below 2^53 (float64), or,
 for a synapse whose fan-in · max|w| · max|x| is below 2^24, below float32's exact range — so the
 result is the same integer on every device and in every summation order.
+
+Order of work: where every recurrent synapse is a population's onto itself, populations run one after
+another, each with one product per synapse for all steps of its input at once (B·T rows), then its
+compartment steps; recurrence between populations makes all of them advance one step at a time.
 """
 from __future__ import annotations
 
@@ -56,9 +60,9 @@ def _decay(x: torch.Tensor, decay: torch.Tensor) -> torch.Tensor:
 
 
 def _product(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """Exact integer x @ w.T (x (B, N_in) int64, w (N_out, N_in) float32 or float64 of integers: float32
+    """Exact integer x @ w.T (x (B, N_in) of integers, any integer dtype; w (N_out, N_in) float32 or float64 of integers: float32
     only where every partial sum stays below 2^24, see :func:`_exact_dtype`)."""
-    return torch.round(x.to(w.dtype) @ w.T).to(torch.int64)
+    return (x.to(w.dtype) @ w.T).to(torch.int64)  # every partial sum is an exact integer: no rounding
 
 
 def _exact_dtype(w: np.ndarray, input_peak: int) -> torch.dtype:
@@ -84,6 +88,7 @@ class _Prepared:
             dtype = _exact_dtype(w, fixed.input_limit if s.graded else 1)
             self.w[s.name] = torch.as_tensor(w.astype(np.float64), device=device).to(dtype)
         self.b = {s.name: as_t(_lava_weights(fixed.weights[s.name].bias[:, None])[:, 0]) for s in fixed.synapses}
+        self.incoming = {name: fixed.incoming(name) for name in fixed.populations}
         self.neurons = {}
         for name, n in fixed.neurons.items():
             self.neurons[name] = {"du": as_t(n.du) + CURRENT_DECAY_OFFSET, "dv": as_t(n.dv),
@@ -135,44 +140,98 @@ def _run_chunk(prep: _Prepared, currents: dict, thresholds: dict, mask: np.ndarr
             th = torch.as_tensor(fixed.encode_threshold(p.name, np.zeros((1, 1, p.size))), device=dev)
         th = torch.where(valid[:, :, None], th, torch.full_like(th, fixed.silent))
         theta[p.name] = torch.bitwise_left_shift(th, THRESHOLD_SHIFT)
-    u = {p.name: torch.zeros((batch, p.size), dtype=torch.int64, device=dev) for p in order}
-    v = {p.name: prep.neurons[p.name]["v_init"].expand(batch, p.size).clone() for p in order}
     out = {p.name: torch.zeros((batch, steps, p.size), dtype=torch.uint8, device=dev) for p in order}
     volts = {p.name: torch.zeros((batch, steps, p.size), dtype=torch.int64, device=dev) for p in order if not p.spiking}
-    wraps = {p.name: torch.zeros((), dtype=torch.int64, device=dev) for p in order}
-    sats = {p.name: torch.zeros((), dtype=torch.int64, device=dev) for p in order}
-    incoming = {p.name: fixed.incoming(p.name) for p in order}
-    for t in range(steps):
-        on = valid[:, t, None]
-        for p in order:
-            n = prep.neurons[p.name]
-            a = torch.zeros((batch, p.size), dtype=torch.int64, device=dev)
-            for s in incoming[p.name]:
-                q = fixed.weights[s.name]
-                if s.graded:
-                    acc = _wrap(_product(enc[s.src][:, t], prep.w[s.name]), 32)
-                elif not s.recurrent:
-                    acc = _product(out[s.src][:, t].to(torch.int64), prep.w[s.name])
-                elif t > 0:
-                    acc = _product(out[s.src][:, t - 1].to(torch.int64), prep.w[s.name])
-                else:
-                    acc = torch.zeros_like(a)
-                a = a + _shift(acc, q.weight_exp) + on * _shift(prep.b[s.name], q.bias_exp)
-            a = _wrap(a, 32)  # Lava's Dense sends int32 messages
-            raw_u = _wrap(_decay(u[p.name], n["du"]) + torch.bitwise_left_shift(a, ACTIVATION_SHIFT), 32)
-            wrapped = torch.where(raw_u > MAX_UV, raw_u - 2 * MAX_UV, raw_u)
-            wrapped = torch.where(wrapped <= -MAX_UV, raw_u + 2 * MAX_UV, wrapped)
-            wraps[p.name] += ((wrapped != raw_u) & on).sum()
-            u[p.name] = wrapped
-            raw_v = _decay(v[p.name], n["dv"]) + wrapped + n["bias"]
-            v_new = torch.clamp(raw_v, -MAX_UV + 1, MAX_UV - 1)
-            sats[p.name] += ((v_new != raw_v) & on).sum()
-            spk = v_new > theta[p.name][:, t]
-            out[p.name][:, t] = spk.to(torch.uint8)
-            v[p.name] = torch.where(spk, n["v_reset"].expand_as(v_new), v_new)
-            if not p.spiking:
-                volts[p.name][:, t] = v[p.name]
+    counts = {}
+    if all(s.src == s.dst for s in fixed.synapses if s.recurrent):
+        for p in order:  # a population's whole input sequence is known once its sources have run
+            counts[p.name] = _population(prep, p, enc, out, volts, theta[p.name], valid)
+    else:  # recurrence between populations: every population advances one step at a time
+        state = {p.name: _State(prep, p, batch) for p in order}
+        for t in range(steps):
+            for p in order:
+                a = _input(prep, p, enc, out, valid, t)
+                state[p.name].step(a, theta[p.name][:, t], valid[:, t, None], t, out, volts)
+        counts = {k: st.counts() for k, st in state.items()}
     record = Record({k: o.cpu().numpy() for k, o in out.items() if fixed.populations[k].spiking},
                     {k: fixed.decode_voltage(k, o.cpu().numpy()) for k, o in volts.items()}, {})
-    counts = {k: {"u_wraps": int(wraps[k]), "v_saturations": int(sats[k])} for k in wraps}
     return record, counts
+
+
+def _drive(prep: _Prepared, s, src: torch.Tensor, on: torch.Tensor) -> torch.Tensor:
+    """One synapse's contribution to its target's input: shifted products (int32-wrapped for graded
+    host input, as Lava's Dense) plus the shifted bias on valid steps; ``src`` (..., N_in)."""
+    q = prep.fixed.weights[s.name]
+    acc = _product(src.reshape(-1, src.shape[-1]), prep.w[s.name]).reshape(*src.shape[:-1], -1)
+    if s.graded:
+        acc = _wrap(acc, 32)
+    return _shift(acc, q.weight_exp) + on * _shift(prep.b[s.name], q.bias_exp)
+
+
+def _input(prep: _Prepared, p, enc: dict, out: dict, valid: torch.Tensor, t: int) -> torch.Tensor:
+    """Population ``p``'s input at step ``t`` (feed-forward synapses carry this step's spikes,
+    recurrent ones the previous step's, none at step 0 but their bias)."""
+    on = valid[:, t, None]
+    a = torch.zeros((valid.shape[0], p.size), dtype=torch.int64, device=valid.device)
+    for s in prep.incoming[p.name]:
+        if s.recurrent and t == 0:
+            a = a + on * _shift(prep.b[s.name], prep.fixed.weights[s.name].bias_exp)
+            continue
+        src = enc[s.src][:, t] if s.graded else out[s.src][:, t - 1 if s.recurrent else t]
+        a = a + _drive(prep, s, src, on)
+    return a
+
+
+def _population(prep: _Prepared, p, enc: dict, out: dict, volts: dict, theta: torch.Tensor,
+                valid: torch.Tensor) -> dict:
+    """All steps of population ``p`` whose only recurrence is onto itself: its feed-forward input for
+    every step in one product per synapse, then the compartment steps."""
+    on = valid[:, :, None]
+    incoming = prep.incoming[p.name]
+    drive = torch.zeros((*valid.shape, p.size), dtype=torch.int64, device=valid.device)
+    for s in incoming:
+        if not s.recurrent:
+            drive = drive + _drive(prep, s, enc[s.src] if s.graded else out[s.src], on)
+    recurrent = [s for s in incoming if s.recurrent]
+    state = _State(prep, p, valid.shape[0])
+    for t in range(valid.shape[1]):
+        a = drive[:, t]
+        for s in recurrent:
+            if t == 0:
+                a = a + on[:, 0] * _shift(prep.b[s.name], prep.fixed.weights[s.name].bias_exp)
+            else:
+                a = a + _drive(prep, s, out[s.src][:, t - 1], on[:, t])
+        state.step(a, theta[:, t], on[:, t], t, out, volts)
+    return state.counts()
+
+
+class _State:
+    """One population's current and voltage, advanced a step at a time by Lava's fixed_pt LIF."""
+
+    def __init__(self, prep: _Prepared, p, batch: int):
+        self.p, self.n = p, prep.neurons[p.name]
+        dev = prep.device
+        self.u = torch.zeros((batch, p.size), dtype=torch.int64, device=dev)
+        self.v = self.n["v_init"].expand(batch, p.size).clone()
+        self.wraps = torch.zeros((), dtype=torch.int64, device=dev)
+        self.sats = torch.zeros((), dtype=torch.int64, device=dev)
+
+    def step(self, a: torch.Tensor, theta: torch.Tensor, on: torch.Tensor, t: int, out: dict, volts: dict) -> None:
+        n, name = self.n, self.p.name
+        a = _wrap(a, 32)  # Lava's Dense sends int32 messages
+        raw_u = _wrap(_decay(self.u, n["du"]) + torch.bitwise_left_shift(a, ACTIVATION_SHIFT), 32)
+        wrapped = torch.where(raw_u > MAX_UV, raw_u - 2 * MAX_UV, raw_u)
+        wrapped = torch.where(wrapped <= -MAX_UV, raw_u + 2 * MAX_UV, wrapped)
+        self.wraps += ((wrapped != raw_u) & on).sum()
+        self.u = wrapped
+        raw_v = _decay(self.v, n["dv"]) + wrapped + n["bias"]
+        v_new = torch.clamp(raw_v, -MAX_UV + 1, MAX_UV - 1)
+        self.sats += ((v_new != raw_v) & on).sum()
+        spk = v_new > theta
+        out[name][:, t] = spk.to(torch.uint8)
+        self.v = torch.where(spk, n["v_reset"].expand_as(v_new), v_new)
+        if not self.p.spiking:
+            volts[name][:, t] = self.v
+
+    def counts(self) -> dict:
+        return {"u_wraps": int(self.wraps), "v_saturations": int(self.sats)}

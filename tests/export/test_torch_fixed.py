@@ -17,17 +17,20 @@ from neuro_av.export.compile import compile_graph
 from neuro_av.export.nir_graph import read_graph
 
 
-def _random_fixed(seed: int, wraps: bool) -> FixedPlan:
-    """input → l0 (recurrent, per-neuron decays/thresholds/resets) → l1 → r (read-out), integers drawn
-    so that, with ``wraps``, the 24-bit current wraps and the voltage saturates."""
+def _random_fixed(seed: int, wraps: bool, recurrence: str = "self") -> FixedPlan:
+    """input → l0 (per-neuron decays/thresholds/resets) → l1 → r (read-out), integers drawn so that,
+    with ``wraps``, the 24-bit current wraps and the voltage saturates. ``recurrence``: "self" (l0 → l0),
+    "back" (l1 → l0: populations advance step by step together) or "none"."""
     rng = np.random.default_rng(seed)
     sizes = {"l0": 12, "l1": 7, "r": 3}
     pops = {n: Population(n, k, d, np.zeros(k), np.zeros(k), np.zeros(k), np.ones(k), np.zeros(k), np.zeros(k),
                           spiking=(n != "r")) for (n, k), d in zip(sizes.items(), (1, 2, 3))}
     syns = [Synapse("fc0", "in", "l0", np.zeros((12, 5)), np.zeros(12), True),
-            Synapse("rec", "l0", "l0", np.zeros((12, 12)), np.zeros(12), False, recurrent=True),
             Synapse("fc1", "l0", "l1", np.zeros((7, 12)), np.zeros(7), False),
             Synapse("fc2", "l1", "r", np.zeros((3, 7)), np.zeros(3), False)]
+    if recurrence != "none":
+        src = "l0" if recurrence == "self" else "l1"
+        syns.insert(1, Synapse("rec", src, "l0", np.zeros((12, sizes[src])), np.zeros(12), False, recurrent=True))
     plan = Plan(1e-3, {"in": 5}, pops, syns)
     exp = 6 if wraps else -1
     weights = {s.name: FixedSynapse(rng.integers(-127, 127, s.weight.shape) * 2, exp if s.name == "fc0" else 0,
@@ -50,10 +53,11 @@ def _assert_same(a, b, counts_a=None, counts_b=None):
         assert counts_a == counts_b
 
 
+@pytest.mark.parametrize("recurrence", ["self", "back", "none"])
 @pytest.mark.parametrize("wraps", [False, True])
-def test_random_graphs_equal_the_oracle_state_for_state(wraps):
+def test_random_graphs_equal_the_oracle_state_for_state(wraps, recurrence):
     for seed in range(3):
-        fixed = _random_fixed(seed, wraps)
+        fixed = _random_fixed(seed, wraps, recurrence)
         x = np.random.default_rng(seed).uniform(-100, 100, (6, 15, 5))
         mask = np.ones((6, 15), bool)
         mask[2, 11:] = False  # a padded clip end
