@@ -106,7 +106,12 @@ def main() -> None:
                     help="a training setting for every run (neuro-av train --set); runs differing in weight_decay "
                          "are kept side by side in --out")
     ap.add_argument("--out", default=str(HERE / "results" / "finetune_fidelity.json"))
+    ap.add_argument("--table", action="store_true",
+                    help="print the README's Markdown rows from --out (per model and weight decay), measure nothing")
     args = ap.parse_args()
+    if args.table:
+        print("\n".join(table(json.loads(Path(args.out).read_text())["runs"])))
+        return
 
     work = Path(args.work)
     data = work / "data"
@@ -125,6 +130,28 @@ def main() -> None:
             run = {**measure(model, seed, data, work, args.epochs, args.sets), "command": result["command"]}
             _publish(out, result, run)
             print(json.dumps(run), flush=True)
+
+
+def _spread(values) -> str:
+    v = np.asarray(values, float)
+    return f"{v.mean():.2f} ± {v.std(ddof=1):.2f}" if v.size > 1 else f"{v[0]:.2f}"
+
+
+def table(runs: list[dict]) -> list[str]:
+    """Markdown rows, one per (model, weight decay): HM / ZSL as mean ± sample std over the seeds."""
+    rows = []
+    for key in sorted({(r["model"], r["weight_decay"]) for r in runs}, key=lambda k: (k[0] != "stft", k)):
+        rs = sorted((r for r in runs if (r["model"], r["weight_decay"]) == key), key=lambda r: r["seed"])
+        pair = lambda part: (f"{_spread([r[part]['HM'] for r in rs])} / "  # noqa: E731
+                             f"{_spread([r[part]['ZSL'] for r in rs])}")
+        lowest = min(min(r["float_deployed_lava_fixed"]["dice_vs_float"].values()) for r in rs)
+        own = min(min(r["finetuned_deployed_lava_fixed"]["dice_vs_own_forward_torch_fixed"].values()) for r in rs)
+        same = "yes, every run" if all(r["finetuned_deployed_lava_fixed"]["equals_metrics_json"] for r in rs) else "no"
+        ratios = [r["finetune_seconds"] / r["train_seconds"] for r in rs]
+        rows.append(f"| {key[0].upper()} | {key[1]:g} | {', '.join(str(r['seed']) for r in rs)} | {pair('float')} | "
+                    f"{pair('float_deployed_lava_fixed')} | {lowest:.4f} | {pair('finetuned_deployed_lava_fixed')} | "
+                    f"{own:.4f} | {same} | {min(ratios):.2f}–{max(ratios):.2f}× |")
+    return rows
 
 
 def _key(run: dict) -> tuple:
