@@ -161,12 +161,16 @@ def _key(run: dict) -> tuple:
 def _publish(out: Path, result: dict, run: dict) -> None:
     """Add ``run`` to ``out``, replacing a run of the same model, seed and weight decay; the file is read
     again here, so runs another invocation wrote meanwhile are kept."""
-    kept = json.loads(out.read_text())["runs"] if out.is_file() else []
-    result["runs"] = [r for r in kept if _key(r) != _key(run)] + [run]
+    import fcntl
+
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(f".json.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(out)
+    with open(out.with_suffix(".json.lock"), "w") as lock:  # invocations for other seeds may publish too
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        kept = json.loads(out.read_text())["runs"] if out.is_file() else []
+        result["runs"] = [r for r in kept if _key(r) != _key(run)] + [run]
+        tmp = out.with_suffix(f".json.tmp-{os.getpid()}")
+        tmp.write_text(json.dumps(result, indent=2) + "\n")
+        tmp.replace(out)
 
 
 if __name__ == "__main__":
