@@ -3,8 +3,9 @@
 The general form of :mod:`neuro_av.functional.loihi_fixed` (which serves a run's chains): every synapse
 of a :class:`~neuro_av.export.plan.Plan` holds its float weight and bias (plan units, the neuron's
 gain folded in) as parameters; a frozen calibration fixes scales and exponents; the forward computes
-the integers ``quantise(plan, frozen=...)`` would hold and runs them with torch-fixed's arithmetic,
-step by step and population by population (recurrent synapses carry the previous step), with
+the integers ``quantise(plan, frozen=...)`` would hold and runs them with torch-fixed's arithmetic (in
+torch-fixed's order of work: population by population where recurrence is only self-recurrence, else
+step by step; recurrent synapses carry the previous step), with
 straight-through gradients and a surrogate at the threshold. Spiking populations return spikes,
 read-outs their voltages in float units (``v_int / (2^6 · scale)``, as torch-fixed decodes them).
 """
@@ -78,32 +79,66 @@ class FixedPlanModule(torch.nn.Module):
                               -limit, limit) for k, x in currents.items()}
         order = self.plan.order()
         mant = {s.name: self.integers(s) for s in self.plan.synapses}
-        u = {p.name: torch.zeros(batch, p.size, dtype=torch.float64) for p in order}
-        v = {p.name: self._neurons[p.name]["v_init"].expand(batch, p.size) for p in order}
-        out: dict[str, list] = {p.name: [] for p in order}
+        incoming = {p.name: self.plan.incoming(p.name) for p in order}
+        if all(s.src == s.dst for s in self.plan.synapses if s.recurrent):
+            # populations one after another: each feed-forward synapse's drive for every step in one product
+            res = {}
+            for p in order:
+                drive = torch.zeros(batch, steps, p.size, dtype=torch.float64)
+                for s in incoming[p.name]:
+                    if not s.recurrent:
+                        drive = drive + self._drive(s, mant, enc[s.src] if s.graded else res[s.src], on[:, :, None])
+                state = self._start(p, batch)
+                for t in range(steps):
+                    live = on[:, t, None]
+                    a = drive[:, t]
+                    for s in incoming[p.name]:
+                        if s.recurrent:
+                            a = a + self._recurrent(s, mant, state["out"], t, live)
+                    self._step(p, state, a, live)
+                res[p.name] = torch.stack(state["out"], dim=1)
+            return res
+        states = {p.name: self._start(p, batch) for p in order}  # recurrence between populations
         for t in range(steps):
             live = on[:, t, None]
             for p in order:
-                n = self._neurons[p.name]
                 a = torch.zeros(batch, p.size, dtype=torch.float64)
-                for s in self.plan.incoming(p.name):
-                    w, b = mant[s.name]
-                    if s.graded:
-                        acc = _wrap(enc[s.src][:, t] @ w.T, 32)
-                    elif not s.recurrent:
-                        acc = out[s.src][t] @ w.T
+                for s in incoming[p.name]:
+                    if s.recurrent:
+                        a = a + self._recurrent(s, mant, states[s.src]["out"], t, live)
                     else:
-                        acc = out[s.src][t - 1] @ w.T if t > 0 else torch.zeros_like(a)
-                    a = a + _shift(acc, int(self.frozen["weight_exp"][s.name])) + \
-                        live * _shift(b, int(self.frozen["bias_exp"][s.name]))
-                u[p.name], _, v_new, _ = state_step(u[p.name], v[p.name], _wrap(a, 32), n["du"], n["dv"], n["bias"])
-                if p.spiking:
-                    th = torch.where(live > 0, n["vth"], torch.full_like(n["vth"], SILENT_FIXED * 2.0**THRESHOLD_SHIFT))
-                    s_t = SuperSpike.apply((v_new - th) / (2.0**THRESHOLD_SHIFT * float(self.fixed.scale[p.name])),
-                                           self.alpha)
-                    v[p.name] = v_new + s_t * (n["v_reset"] - v_new)
-                    out[p.name].append(s_t)
-                else:
-                    v[p.name] = v_new
-                    out[p.name].append(v_new / (2.0**THRESHOLD_SHIFT * float(self.fixed.scale[p.name])))
-        return {k: torch.stack(x, dim=1) for k, x in out.items()}
+                        a = a + self._drive(s, mant, enc[s.src][:, t] if s.graded else states[s.src]["out"][t], live)
+                self._step(p, states[p.name], a, live)
+        return {k: torch.stack(st["out"], dim=1) for k, st in states.items()}
+
+    def _drive(self, s, mant: dict, src: torch.Tensor, live: torch.Tensor) -> torch.Tensor:
+        """Synapse ``s``'s shifted products (int32-wrapped for graded host input) plus its shifted bias."""
+        w, b = mant[s.name]
+        acc = src @ w.T
+        if s.graded:
+            acc = _wrap(acc, 32)
+        return _shift(acc, int(self.frozen["weight_exp"][s.name])) + live * _shift(b, int(self.frozen["bias_exp"][s.name]))
+
+    def _recurrent(self, s, mant: dict, src_out: list, t: int, live: torch.Tensor) -> torch.Tensor:
+        """A recurrent synapse carries its source's previous step (only its bias at step 0)."""
+        if t > 0:
+            return self._drive(s, mant, src_out[t - 1], live)
+        return live * _shift(mant[s.name][1], int(self.frozen["bias_exp"][s.name]))
+
+    def _start(self, p, batch: int) -> dict:
+        return {"u": torch.zeros(batch, p.size, dtype=torch.float64),
+                "v": self._neurons[p.name]["v_init"].expand(batch, p.size), "out": []}
+
+    def _step(self, p, state: dict, a: torch.Tensor, live: torch.Tensor) -> None:
+        """One compartment step of population ``p``: spikes (surrogate) or the read-out's voltage appended."""
+        n = self._neurons[p.name]
+        state["u"], _, v_new, _ = state_step(state["u"], state["v"], _wrap(a, 32), n["du"], n["dv"], n["bias"])
+        units = 2.0**THRESHOLD_SHIFT * float(self.fixed.scale[p.name])
+        if p.spiking:
+            th = torch.where(live > 0, n["vth"], torch.full_like(n["vth"], SILENT_FIXED * 2.0**THRESHOLD_SHIFT))
+            s_t = SuperSpike.apply((v_new - th) / units, self.alpha)
+            state["v"] = v_new + s_t * (n["v_reset"] - v_new)
+            state["out"].append(s_t)
+        else:
+            state["v"] = v_new
+            state["out"].append(v_new / units)

@@ -49,6 +49,33 @@ def test_fixed_plan_module_equals_torch_fixed(recurrent):
         np.testing.assert_array_equal(got[k].numpy(), v, err_msg=k)
 
 
+def test_fixed_plan_module_equals_torch_fixed_with_recurrence_between_populations():
+    # l1 -> l0 carries the previous step: every population advances one step at a time
+    from neuro_av.export.plan import Plan, Population, Synapse
+
+    rng = np.random.default_rng(3)
+    sizes = {"l0": 10, "l1": 8, "r": 3}
+    pops = {n: Population(n, k, d, np.full(k, 0.3), np.full(k, 0.1), np.zeros(k), np.full(k, 0.5 if n != "r" else np.inf),
+                          np.zeros(k), np.zeros(k), spiking=(n != "r"))
+            for (n, k), d in zip(sizes.items(), (1, 2, 3))}
+    syns = [Synapse("fc0", "in", "l0", rng.normal(0, 0.4, (10, 5)), rng.normal(0, 0.05, 10), True),
+            Synapse("back", "l1", "l0", rng.normal(0, 0.3, (10, 8)), np.zeros(10), False, recurrent=True),
+            Synapse("fc1", "l0", "l1", rng.normal(0, 0.5, (8, 10)), np.zeros(8), False),
+            Synapse("fc2", "l1", "r", rng.normal(0, 0.5, (3, 8)), np.zeros(3), False)]
+    plan = Plan(1e-3, {"in": 5}, pops, syns)
+    x = rng.uniform(0, 1, (6, 15, 5))
+    fixed = quantise_on_input(plan, {"in": x}, search=False)
+    ours = FixedPlanModule(plan, frozen_calibration(fixed))
+    with torch.no_grad():
+        got = ours({"in": torch.as_tensor(x)})
+    rec, _ = run_fixed_torch(fixed, {"in": x})
+    assert rec.spikes["l0"].any() and rec.spikes["l1"].any()
+    for k, s in rec.spikes.items():
+        np.testing.assert_array_equal(got[k].numpy().astype(np.uint8), s, err_msg=k)
+    for k, v in rec.voltages.items():
+        np.testing.assert_array_equal(got[k].numpy(), v, err_msg=k)
+
+
 @pytest.mark.lava
 def test_finetune_module_then_export_gives_lava_fixed_equal_to_the_fine_tuned_network():
     from neuro_av.export.backends import run as run_backends
