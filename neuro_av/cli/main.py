@@ -10,10 +10,10 @@ import os
 import sys
 
 from neuro_av import __version__
-from neuro_av.cli import bench, data, doctor, export, finetune, plan, sim, train
+from neuro_av.cli import bench, compare, data, doctor, export, finetune, plan, sim, train
 from neuro_av.errors import NeuroAVError
 
-SUBCOMMANDS = (doctor, data, train, finetune, bench, export, plan, sim)
+SUBCOMMANDS = (doctor, data, train, finetune, bench, export, plan, sim, compare)
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `yes | head` reports
 
 
