@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import textwrap
 
 from neuro_av.sim.report_verdicts import PART_LABELS, groups, joule, limit_words
 
@@ -152,14 +153,14 @@ def _raster(report: dict, plt, raster: dict, clip: str):
     differ = [s for s in by_spikes if points(s[0]) != mine]
     same = [n for s in by_spikes if points(s[0]) == mine for n in s]
     panels = [None, *differ[:4]]
-    fig, axes = plt.subplots(1, len(panels), figsize=(max(6.0, 3.3 * len(panels)), 1.6 + 0.03 * starts[-1]),
+    fig, axes = plt.subplots(1, len(panels), figsize=(max(6.0, 3.3 * len(panels)), min(1.6 + 0.03 * starts[-1], 5.5)),
                              squeeze=False, sharey=True)
     steps = report.get("steps") or 1 + max((t for t, _ in mine), default=0)
     for ax, g in zip(axes[0], panels):
         if g is None:
             pts = np.array(sorted(mine), dtype=float).reshape(-1, 2)
             ax.scatter(pts[:, 0], pts[:, 1], s=6, marker="|", color="black", lw=0.8)
-            title = f"{clip}\n{ref}" + ("" if ref == "reference" else " (the reference)") + (f"; identical in this clip: {', '.join(same)}" if same else "")
+            title = ref + ("" if ref == "reference" else " (the reference)")
         else:
             theirs = points(g[0])
             for pts, c, label in ((mine & theirs, "0.8", "shared"), (theirs - mine, EXTRA, "only " + g[0]),
@@ -167,13 +168,15 @@ def _raster(report: dict, plt, raster: dict, clip: str):
                 arr = np.array(sorted(pts), dtype=float).reshape(-1, 2)
                 ax.scatter(arr[:, 0], arr[:, 1], s=8 if c != "0.8" else 5, marker="|" if c == "0.8" else "o",
                            color=c, label=f"{label} ({len(pts)})", lw=0.8)
-            title = "\n" + " = ".join(g) + f": {len(theirs ^ mine)} spikes differ from {ref}'s"
+            title = "\n".join(textwrap.wrap(" = ".join(g), 40)) + f"\n{len(theirs ^ mine)} spikes differ from {ref}'s"
             ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False, ncol=1)
         for s in starts[1:-1]:
             ax.axhline(s - 0.5, color="0.6", lw=0.5)
         ax.set_title(title, fontsize=7.5)
         ax.set_xlim(-0.5, steps - 0.5)
         ax.set_xlabel("time step")
+    fig.suptitle("\n".join(textwrap.wrap(clip + (f"; {', '.join(same)} identical to {ref} in it" if same else ""),
+                                           60 * len(panels))), fontsize=8, y=1.0, va="bottom")
     axes[0][0].set_yticks((starts[:-1] + starts[1:]) / 2 - 0.5, layers)
     axes[0][0].set_ylim(starts[-1] - 0.5, -0.5)
     if len(differ) > 4:

@@ -91,7 +91,7 @@ def fidelity(report: dict) -> list[str]:
             continue
         worst, w = min(layers.items(), key=lambda kv: kv[1]["dice"])
         parts.append(f"{_names(names)}: Dice {f['dice']:.4f} over all layers, lowest {w['dice']:.4f} on `{worst}` "
-                     f"({w['dice_1step']:.4f} within ±1 step; firing rate {percent(w['rate'])} vs {percent(w['rate_ref'])})")
+                     f"({w['dice_1step']:.4f} within ±1 step; firing rate {percent(w['rate'])} vs {ref}'s {percent(w['rate_ref'])})")
     out[0] += " " + "; ".join(parts) + "."
     from neuro_av.export.fidelity import LADDER
 

@@ -50,9 +50,9 @@ def test_sim_all_backends_norse_reproduces_the_run_and_lava_float_equals_norse(t
             assert 0 < row["rate"] < 1 and row["neuron_updates"] > 0, (name, layer)  # active, not saturated
     assert report["energy_tables"][0]["source"].startswith("Davies")
     html = (out / "report.html").read_text()
-    figures = ["Firing rate per layer", "Spike raster of one clip", "Energy per clip", "Core map on loihi1",
-               "Core map on loihi2"]
-    assert all(f"<img alt='{f}'" in html for f in figures) and "Davies" in html
+    figures = ["Accuracy per backend", "Spike raster of one clip", "Energy per clip", "Utilisation of the limits per target"]
+    assert all(f"<img alt='{f}" in html for f in figures) and "Davies" in html
+    assert html.index("id='verdicts'") < html.index("<table")  # the findings first (tests/sim/test_report_html.py)
     assert "Fidelity in spikes (vs norse)" in html and "torch-fixed" in (out / "report.md").read_text()
     spikes = np.load(out / "spikes.npz")
     layers = list(b["norse"]["spikes"])
