@@ -1,11 +1,11 @@
 """Per-layer spike and operation counts of one backend's run, over valid (unpadded) steps only.
 
 Counts are kept as sums (so shards of a split merge exactly) and turned into per-clip means for
-reports. Vocabulary follows NeuroBench where the quantity is the same: ``synops``
-(SynapticOperations, Effective_ACs: presynaptic spikes × fan-out), ``graded_synops`` (Effective_MACs
-of the graded first layer: non-zero inputs × fan-out), ``dense_macs`` (SynapticOperations Dense:
-every weight, every step), ``neuron_updates`` (MembraneUpdates: neurons × steps), ``rate``
-(1 − ActivationSparsity). ``effective_acs`` / ``effective_macs`` are NeuroBench's own counts
+reports. ``synops``: presynaptic spikes × fan-out (every target of the synapse's matrix, zero weights
+included); ``graded_synops``: non-zero graded inputs × fan-out; ``dense_macs``: every weight, every
+step (NeuroBench's SynapticOperations ``Dense``); ``neuron_updates``: neurons × steps (the upper bound
+of NeuroBench's MembraneUpdates); ``rate``: spikes per neuron update (1 − ActivationSparsity).
+``effective_acs`` / ``effective_macs`` are NeuroBench's Effective_ACs / Effective_MACs
 (:mod:`neuro_av.sim.neurobench`): every non-zero source value × the non-zero weights of its column,
 as ACs where the source values are all in {-1, 0, 1}, else as MACs.
 """
