@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 from pathlib import Path
 
 
 def register(sub) -> None:
     p = sub.add_parser(
         "compare", help="runs and sim reports side by side: accuracy, fidelity, energy, plan",
-        description="Prints runs (`neuro-av train` folders with metrics.json) and sim reports (`neuro-av sim` "
+        description=textwrap.fill("Prints runs (`neuro-av train` folders with metrics.json) and sim reports (`neuro-av sim` "
         "folders with report.json) side by side: S/U/HM/ZSL per backend, per-layer spike Dice and firing rates, "
         "energy per clip and the deployment plan's verdicts. Inputs whose configurations differ only in the "
         "training seed share a column (mean ± standard deviation). With --out DIR also writes DIR/compare.md "
-        "and DIR/compare.html.",
+        "and DIR/compare.html.", 100),
         epilog="examples:\n  neuro-av compare runs/stft runs/stft_seed1 runs/mdft\n"
         "  neuro-av compare runs/stft/sim runs/mdft/sim --out comparisons/stft_vs_mdft",
         formatter_class=argparse.RawDescriptionHelpFormatter)
