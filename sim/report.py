@@ -344,7 +344,8 @@ STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:0 12p
          "font-size:14px;line-height:1.4}#verdicts h2{border:0;margin:6px 0}#verdicts ul{margin:4px 0;"
          "padding-left:18px}#verdicts li{margin:3px 0}nav{font-size:13px;margin:8px 0}nav a{margin-right:12px}"
          "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;"
-         "text-align:right}td:first-child,th:first-child{text-align:left}summary{font-size:18px;font-weight:bold;"
+         "text-align:right}td:first-child,th:first-child{text-align:left}td:first-child{white-space:nowrap}"
+         "summary{font-size:18px;font-weight:bold;"
          "cursor:pointer;margin-top:28px}p,li{font-size:14px}")
 
 

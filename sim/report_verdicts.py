@@ -67,7 +67,8 @@ def accuracy(report: dict) -> list[str]:
     if not parts:
         return [head + "."]
     what = " and ".join([*(["ΔHM"] if "delta_vs_reference" in b[names[0]] else []),
-                         *([f"share of clips given {ref}'s class"] if "class_agreement_vs_reference" in b[names[0]] else [])])
+                         *([f"share of clips given {ref}'s class"]
+                           if "class_agreement_vs_reference" in b[names[0]] else [])])
     return [f"{head}; {what}: " + "; ".join(parts) + "."]
 
 
@@ -87,11 +88,13 @@ def fidelity(report: dict) -> list[str]:
             continue
         layers = f["layers"]
         if all(v["dice"] == 1.0 for v in layers.values()):
-            parts.append(f"{_names(names)} {'match' if len(names) > 1 else 'matches'} it spike for spike on every layer")
+            verb = "match" if len(names) > 1 else "matches"
+            parts.append(f"{_names(names)} {verb} it spike for spike on every layer")
             continue
         worst, w = min(layers.items(), key=lambda kv: kv[1]["dice"])
         parts.append(f"{_names(names)}: Dice {f['dice']:.4f} over all layers, lowest {w['dice']:.4f} on `{worst}` "
-                     f"({w['dice_1step']:.4f} within ±1 step; firing rate {percent(w['rate'])} vs {ref}'s {percent(w['rate_ref'])})")
+                     f"({w['dice_1step']:.4f} within ±1 step; firing rate {percent(w['rate'])} vs {ref}'s "
+                     f"{percent(w['rate_ref'])})")
     out[0] += " " + "; ".join(parts) + "."
     from neuro_av.export.fidelity import LADDER
 
@@ -143,6 +146,13 @@ def energy(report: dict) -> list[str]:
     return out
 
 
+def _reason(violation: str) -> str:
+    """A violation's first clause: "4 threshold streams from the host (a threshold per neuron per step)"
+    of "...: loihi1's neuron models are fixed"; the plan section gives the whole sentence."""
+    first = violation.split(";")[0]
+    return first.split("): ")[0] + ")" if "): " in first else first
+
+
 def plan(report: dict) -> list[str]:
     dep = report.get("deployment")
     if not dep:
@@ -155,8 +165,7 @@ def plan(report: dict) -> list[str]:
         if t["fits"]:
             text = f"{t['title']} fits on {where}"
         else:
-            text = f"{t['title']} does **not** fit: " + "; ".join(v.split(";")[0].split("): ")[0] + (")" if "): " in v.split(";")[0] else "")
-                                                                        for v in t["violations"])
+            text = f"{t['title']} does **not** fit: " + "; ".join(map(_reason, t["violations"]))
             if t.get("fixes"):
                 text += f"; it would need {' and '.join(t['fixes'])}"
             if t.get("placement_fits"):

@@ -50,8 +50,8 @@ def test_verdicts_come_first_in_the_page_and_the_markdown(rendered):
     # details last and collapsed; the figures the issue asks for, each after its section's table
     assert page.index("<details><summary>Fixed-point quantisation") > page.rindex("<img alt='Utilisation")
     assert "<details><summary>Sources, assumptions and versions" in page
-    for title in ("Accuracy per backend", "Spike Dice per layer vs norse", "Spike raster of one clip", "Energy per clip",
-                  "Utilisation of the limits per target", "Relative quantisation error per node"):
+    for title in ("Accuracy per backend", "Spike Dice per layer vs norse", "Spike raster of one clip",
+                  "Energy per clip", "Utilisation of the limits per target", "Relative quantisation error per node"):
         assert f"<img alt='{title}" in page, title
 
 
