@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -108,6 +109,11 @@ def firing_rates(spikes: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, f
     """Mean firing rate per layer over valid bins: an agreement of 1.0 means little if nothing fires."""
     valid = np.asarray(mask, bool)
     return {k: float(v[valid].mean()) for k, v in spikes.items()}
+
+
+def log_warning(log: Callable[[str], None], warning: str, who: str = "export") -> None:
+    """``warning`` as one console entry, wrapped within 100 columns."""
+    log("\n".join(textwrap.wrap(f"{who}: warning: {warning}", 100, subsequent_indent="  ")))
 
 
 def write_branch_graphs(graph: nir.NIRGraph, out_dir: Path, spike_inputs=()) -> list[dict]:
@@ -202,7 +208,7 @@ def backend_fidelity(graph, plan: LavaPlan, fixed: FixedPlan, streams: Streams, 
     mask = streams.mask
     warnings = activity_warnings(reference, mask, "check clips")
     for w in warnings:
-        log(f"export: warning: {w}")
+        log_warning(log, w)
     return {"lava_float_spike_agreement": spike_agreement(reference, spikes["lava-float"], mask),
             "lava_fixed_spike_agreement": spike_agreement(reference, spikes["lava-fixed"], mask),
             "lava_fixed_layer_agreement": per_layer_agreement(reference, spikes["lava-fixed"], mask),
@@ -223,7 +229,7 @@ def write_deployment(plan, graph, steps: int | None, out_dir: Path, hardware: tu
     dep = deployment_plan(plan, graph, steps, input_bits=input_bits, targets=(*DEFAULT_TARGETS, *hardware),
                           spike_inputs=spike_inputs)
     write_json(dep, Path(out_dir) / DEPLOYMENT_FILE)
-    for line in summary(dep):
+    for line in summary(dep, width=100 - len("plan: ")):
         log(f"plan: {line}")
     return dep
 
@@ -315,7 +321,7 @@ def _export_run(run: Run, targets: tuple[str, ...], out_dir: Path, check_clips: 
         fixed.report["calibration"] = calibration
         fixed.report["saturation"] = saturation_report(fixed, {"calibration": cal, "check": (currents, thresholds, mask)})
         for w in fixed.report["saturation"]["warnings"]:
-            log(f"export: warning: {w}")
+            log_warning(log, w)
         checks, records = backend_fidelity(graph, plan, fixed, Streams(currents, thresholds, mask), reference, log)
         fidelity.update(checks)
         fidelity["lava_fixed_embedding_rel_change"] = _embedding_change(post, batch, state, ref_embeddings, snn,
@@ -405,7 +411,9 @@ def export_status(run: Run, needs: tuple[str, ...]) -> str | None:
 
 def ensure_export(run: Run, needs: tuple[str, ...], log: Callable[[str], None] = print,
                   check_clips: int = 16) -> Branch:
-    """``RUN/export`` read back, after exporting first if it is missing, stale or lacks a target."""
+    """``RUN/export`` read back, after exporting first if it is missing, stale or lacks a target; a run
+    without a spiking branch (AVCA, MFT, MDFT's mlp_snn) is refused before anything is exported."""
+    hybrid.partition(run)  # raises RunError, naming the model, when there is nothing to deploy
     why = export_status(run, needs)
     if why is not None:
         manifest = read_manifest(run.export_dir) or {}
@@ -415,7 +423,8 @@ def ensure_export(run: Run, needs: tuple[str, ...], log: Callable[[str], None] =
         except OutputError:
             raise ExportError(f"{run.export_dir} must be re-exported ({why}) but holds files `neuro-av export` did "
                               f"not write: move them away, or run `neuro-av export {run.run_dir} --force`") from None
-        log(f"sim: {why}; exporting ({', '.join(targets)}) first")
+        log("\n".join(textwrap.wrap(f"sim: {why}; exporting ({', '.join(targets)}) first", 100,
+                                   subsequent_indent="  ")))
         with export_folder(run.export_dir, what="the export folder") as stage:
             _export_run(run, targets, stage, check_clips, log, ())
     return load_branch(run.export_dir)

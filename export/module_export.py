@@ -21,6 +21,7 @@ from neuro_av.export.deploy import (
     MANIFEST,
     NIR_FILE,
     firing_rates,
+    log_warning,
     netx_fidelity,
     saturation_report,
     sha256,
@@ -78,7 +79,7 @@ def _export_module(module, x, out_dir: Path, targets, dt_s, source, log, hardwar
         fixed.report["calibration"] = {"clips": int(x.shape[0]), "source": "the --input file"}
         fixed.report["saturation"] = saturation_report(fixed, {"input": (currents, {}, mask)})
         for w in fixed.report["saturation"]["warnings"]:
-            log(f"export: warning: {w}")
+            log_warning(log, w)
         checks, records = backend_fidelity(graph, plan, fixed, static_streams(plan, currents, mask), ref.spikes, log)
         fidelity.update(checks)
         fidelity["lava_float_readout"] = readout_errors(records["lava-float"].voltages, ref.voltages)

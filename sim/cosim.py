@@ -175,7 +175,8 @@ def finalize(run: Run, branch: Branch, opts: SimOptions, parts: list[dict]) -> d
         snn_s = sum(b["snn_s"] for b in per)
         backends[name] = {
             **{k: acc[k] for k in ("S", "U", "HM", "ZSL")},
-            "spikes": layers, "totals": totals, "synops": totals["synops"] + totals["graded_synops"],
+            "spikes": layers, "totals": totals,
+            "synops": totals["synops"], "graded_synops": totals["graded_synops"],
             "energy_j": main_energy(energy)[1], "energy": energy,
             "spike_agreement_vs_reference": same / max(total, 1),
             "fidelity": summarise({k: from_counts(c) for k, c in

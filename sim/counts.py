@@ -32,6 +32,12 @@ def _binary(x: np.ndarray) -> bool:
     return bool(np.isin(x, (-1, 0, 1)).all())
 
 
+def _spike_stream(x: np.ndarray) -> bool:
+    """An input of binary spikes (every value 0 or 1, :func:`neuro_av.data.spike_input.binary_inputs`):
+    its events are spike events, SynOps, not graded ones."""
+    return bool(np.isin(np.asarray(x), (0, 1)).all())
+
+
 def layer_sums(plan: LavaPlan, currents: dict[str, np.ndarray], spikes: dict[str, np.ndarray],
                mask: np.ndarray) -> dict[str, dict]:
     steps = float(mask.sum())
@@ -44,10 +50,10 @@ def layer_sums(plan: LavaPlan, currents: dict[str, np.ndarray], spikes: dict[str
             src = currents[s.src] if s.graded else spikes[s.src]
             ops = float(_per_source(src, mask) @ (np.asarray(s.weight) != 0).sum(axis=0))
             row["effective_acs" if not s.graded or _binary(src) else "effective_macs"] += ops
-            if s.graded:
+            if s.graded and not _spike_stream(currents[s.src]):
                 row["graded_synops"] += _valid_sum(np.asarray(currents[s.src]) != 0, mask) * pop.size
-            else:
-                row["synops"] += _valid_sum(spikes[s.src], mask) * pop.size
+            else:  # spikes of a population, or an input of binary spikes (counted as the plan counts it)
+                row["synops"] += _valid_sum(currents[s.src] if s.graded else spikes[s.src], mask) * pop.size
         layers[name] = row
     return layers
 

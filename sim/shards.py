@@ -70,9 +70,22 @@ def simulate_run(run_dir: Path, opts: SimOptions, out: Path, workers: int = 1,
 
 def _write(run, branch, opts: SimOptions, parts: list[dict], out: Path) -> dict:
     report = finalize(run, branch, opts, parts)
+    report["warnings"] = [*report.get("warnings", []), *sample_warnings(opts.split, parts)]
     if opts.save_spikes:
         save_spikes(merged_spikes(parts, opts.backends), out / "spikes.npz")
     return write_report(report, out)
+
+
+def sample_warnings(split: str, parts: list[dict]) -> list[str]:
+    """A warning where fewer clips ran than the split has classes (a small --limit): S, U and HM
+    average per-class accuracies, so most classes go unscored and the figures are not the model's."""
+    clips = sum(p["clips"] for p in parts)
+    classes = len(parts[0]["seen"]) + len(parts[0]["unseen"])
+    if clips >= classes:
+        return []
+    return [f"{clips} clips for the {classes} classes of the {split} split is too small a sample to score: S, U "
+            "and HM average per-class accuracies and most classes have no clip here, so they compare the backends "
+            "with each other, not the model with anything (run without --limit for its accuracy)"]
 
 
 def _shard_folder(out: Path) -> Path:

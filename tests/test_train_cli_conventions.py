@@ -25,12 +25,30 @@ def _sub(parser, path):
     return parser
 
 
-@pytest.mark.parametrize("path", MINE, ids=" ".join)
-def test_every_option_has_help_text(path):
-    parser = _sub(build_parser(), path)
-    bare = [a.option_strings or a.dest for a in parser._actions
-            if not isinstance(a, argparse._HelpAction) and a.help != argparse.SUPPRESS and not (a.help or "").strip()]
-    assert not bare, f"options without help: {bare}"
+def _commands(parser, path=()):
+    """(path, parser) of every command and sub-command under ``parser``."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield (*path, name), sub
+                yield from _commands(sub, (*path, name))
+
+
+def test_every_option_of_every_command_has_help_text():
+    commands = dict(_commands(build_parser()))
+    assert set(MINE) | {("export",), ("sim",), ("plan",), ("report",), ("finetune",)} <= set(commands)
+    bare = {" ".join(path): [a.option_strings or a.dest for a in parser._actions
+                             if not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction))
+                             and a.help != argparse.SUPPRESS and not (a.help or "").strip()]
+            for path, parser in commands.items()}
+    assert not {k: v for k, v in bare.items() if v}, "options without help"
+
+
+def test_sim_offers_only_backends_that_run_and_still_takes_numpy():
+    sim = dict(_commands(build_parser()))[("sim",)]
+    backend = next(a for a in sim._actions if "--backend" in a.option_strings)
+    assert "numpy" not in backend.choices and "numpy" not in sim.format_help()
+    assert sim.parse_args(["run", "--backend", "numpy"]).backend == ["reference"]
 
 
 def test_one_spelling_per_option_with_the_old_ones_hidden():

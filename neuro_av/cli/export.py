@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+import textwrap
 from pathlib import Path
 
 from neuro_av.data.spike_input import check_dt
@@ -22,6 +24,7 @@ def register(sub) -> None:
         "export leaves it as it was.",
         epilog="examples:\n  neuro-av export runs/stft --target all\n  neuro-av export runs/mdft --target nir\n"
         "  neuro-av export runs/stft --target lava --target onnx --check-clips 32\n"
+        "  neuro-av export runs/stft --json > fidelity.json   # the measured fidelity as JSON\n"
         "  neuro-av export --module my_net.py:build --input x.npy --target all --out my_export   # your Norse network",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", nargs="?", help="a finished `neuro-av train` run folder (stft or mdft)")
@@ -37,6 +40,8 @@ def register(sub) -> None:
                    "only the files an export writes, keeps the rest")
     p.add_argument("--check-clips", type=int, default=16, help="test clips the fidelity is measured on (default 16)")
     p.add_argument("--hardware", action="append", default=[], metavar="NAME|FILE", help=HARDWARE_HELP)
+    p.add_argument("--json", action="store_true", help="print the measured fidelity as one JSON object instead of "
+                   "summary lines (the progress lines go to stderr)")
     p.set_defaults(handler=run_export)
 
 
@@ -69,11 +74,65 @@ def _export(args) -> int:
     targets = tuple(TARGETS) if "all" in targets else tuple(dict.fromkeys(targets))
     run = load_run(Path(args.run))
     out = Path(args.out) if args.out else run.export_dir
-    manifest = export_run(run, targets, out, args.check_clips, log=lambda m: print(m, flush=True), hardware=hardware,
-                          force=args.force)
-    print(f"wrote {len(manifest['files'])} files and {out / 'manifest.json'}")
-    print("fidelity:", json.dumps(manifest["fidelity"], indent=1))
+    manifest = export_run(run, targets, out, args.check_clips, log=_log(args), hardware=hardware, force=args.force)
+    _print_result(args, manifest, out)
     return 0
+
+
+def _log(args):
+    """Progress lines: on stdout, or on stderr when stdout carries --json's object."""
+    stream = sys.stderr if args.json else sys.stdout
+    return lambda m: print(m, file=stream, flush=True)
+
+
+def _print_result(args, manifest: dict, out: Path) -> None:
+    if args.json:
+        print(json.dumps(manifest["fidelity"], indent=1, ensure_ascii=False))
+        return
+    print(f"wrote {len(manifest['files'])} files and {out / 'manifest.json'}")
+    for line in fidelity_lines(manifest["fidelity"]):
+        print(line)
+
+
+def fidelity_lines(fid: dict) -> list[str]:
+    """The manifest's fidelity as console lines within 100 columns: spike Dice per layer of each
+    backend against the reference, the fixed-point checks, netx and ONNX."""
+    clips = fid.get("check_clips", fid.get("clips"))
+    where = f"{clips} {fid['split']} clip(s)" if "split" in fid else f"{clips} input clip(s)"
+    lines = [f"fidelity on {where} against {fid['reference']}:"]
+    dice = fid.get("spike_dice") or {}
+    if dice:
+        lines.append("  spike Dice per layer (Dice / Dice within ±1 step), beside the reference's firing rate:")
+        lines.append(f"    {'layer':<14} {'rate':>7}  " + "  ".join(f"{n:>13}" for n in dice))
+        for layer, rate in fid["reference_rates"].items():
+            cells = "  ".join(f"{d['layers'][layer]['dice']:.4f}/{d['layers'][layer]['dice_1step']:.4f}"
+                              if layer in d["layers"] else f"{'-':>13}" for d in dice.values())
+            lines.append(f"    {layer[:14]:<14} {rate:7.2%}  {cells}")
+    if "torch_fixed_equals_lava_fixed" in fid:
+        same = "yes" if fid["torch_fixed_equals_lava_fixed"] else "NO"
+        lines.append(f"  torch-fixed equals lava-fixed spike for spike: {same}")
+    if "lava_fixed_embedding_rel_change" in fid:
+        lines.append(f"  embeddings with the lava-fixed branch: {fid['lava_fixed_embedding_rel_change']:.2%} "
+                     "relative change (largest over the embeddings)")
+    for name in ("lava_float_readout", "lava_fixed_readout"):
+        for layer, r in (fid.get(name) or {}).items():
+            lines.append(f"  {name.split('_readout')[0].replace('_', '-')} read-out {layer}: largest voltage "
+                         f"difference {r['max_abs_diff']:.3g}, arg-max neuron as the reference's on "
+                         f"{r['argmax_agreement']:.2%} of steps")
+    netx = fid.get("netx")
+    if netx:
+        chains = []
+        for chain, c in netx["chains"].items():
+            chains.append(f"{chain} {c['agreement']:.2%}" if c.get("written") else
+                          f"{chain} not written ({c.get('reason', 'no reason recorded')})")
+        overall = f"{netx['agreement']:.2%}, " if netx.get("agreement") is not None else ""
+        lines += textwrap.wrap(f"netx (static thresholds) vs the float model with θ_0: spike agreement {overall}"
+                               + ", ".join(chains), 100, initial_indent="  ", subsequent_indent="    ")
+    onnx = fid.get("onnx_max_abs_diff")
+    if onnx:
+        lines.append("  ONNX vs torch, largest absolute difference: "
+                     + ", ".join(f"{part} {d:.2g}" for part, d in onnx.items()))
+    return lines
 
 
 def _export_module(args, hardware: tuple) -> int:
@@ -88,10 +147,9 @@ def _export_module(args, hardware: tuple) -> int:
     x = load_input(Path(args.input), parse(module, args.dt).input_width, owner="module")
     chosen = args.target or ["all"]
     targets = TARGETS if "all" in chosen else tuple(dict.fromkeys(chosen))
-    manifest = export_module(module, x, Path(args.out), targets, args.dt, args.module,
-                             log=lambda m: print(m, flush=True), hardware=hardware, force=args.force)
-    print(f"wrote {len(manifest['files'])} files and {Path(args.out) / 'manifest.json'}")
+    manifest = export_module(module, x, Path(args.out), targets, args.dt, args.module, log=_log(args),
+                             hardware=hardware, force=args.force)
     for d in manifest["deviations"]:
-        print(f"deviation: {d}")
-    print("fidelity:", json.dumps(manifest["fidelity"], indent=1))
+        _log(args)(f"deviation: {d}")
+    _print_result(args, manifest, Path(args.out))
     return 0

@@ -19,26 +19,29 @@ def register(sub) -> None:
         description="Runs pre on the host (torch, on the GPU when present, or --host onnx), the spiking branch as "
         "`neuro-av export` wrote it in RUN/export (exported first if missing or stale) on each backend (norse: "
         "float64 reference; lava-float; lava-fixed: bit-accurate Loihi fixed point), post on the host, and writes "
-        "DIR/report.json, report.md and report.html (and spikes.npz with --save-spikes; files of an earlier sim "
+        "DIR/report.json, report.md and report.html (DIR: --out, default RUN/sim; spikes.npz too with --save-spikes; "
+        "files of an earlier sim "
         "that this one does not write are removed, and an interrupted sim leaves DIR as it was). With --nir, runs "
-        "a foreign NIR graph on an input file instead (backends: numpy = the NIR semantics in NumPy, the "
-        "reference; lava-float; lava-fixed).",
-        epilog="examples:\n  neuro-av sim runs/stft --backend all --out runs/stft/sim\n"
+        "a foreign NIR graph on an input file instead (backends: reference = the NIR semantics in NumPy, the "
+        "reference; lava-float; quant-float; lava-fixed; torch-fixed).",
+        epilog="examples:\n  neuro-av sim runs/stft   # all backends, report in runs/stft/sim\n"
         "  neuro-av sim runs/mdft --backend lava-fixed --limit 64 --out /tmp/sim --save-spikes\n"
-        "  neuro-av sim runs/stft --workers 2 --out runs/stft/sim\n"
+        "  neuro-av sim runs/stft --workers 2\n"
         "  neuro-av sim runs/stft --lanes 1 --out /tmp/back_to_back   # one clip per Lava window\n"
-        "  torchrun --nproc_per_node 4 -m neuro_av sim runs/stft --out runs/stft/sim\n"
+        "  torchrun --nproc_per_node 4 -m neuro_av sim runs/stft\n"
         "  neuro-av sim --nir lif_norse.nir --input lif.csv --columns 0 --dt 1e-4 --out /tmp/lif\n"
         "  neuro-av sim --module my_net.py:build --input x.npy --backend all --out /tmp/mine   # your Norse network",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", nargs="?", help="a finished `neuro-av train` run folder (stft or mdft)")
-    p.add_argument("--backend", action="append", choices=[*BACKEND_NAMES, "numpy", "all"],
+    p.add_argument("--backend", action="append", type=_backend_name, choices=[*BACKEND_NAMES, "all"],
                    help="backend(s) to run (repeatable; default all that apply): norse (the source's own forward "
-                   "pass), reference (NumPy float64, a NIR file's reference; numpy is its old name), lava-float, "
+                   "pass, the reference of a run or a module; always included there), reference (NIR semantics "
+                   "in NumPy float64, a NIR file's reference), lava-float, quant-float (rounded weights, float state), "
                    "lava-fixed (Lava, bit-accurate Loihi fixed point), torch-fixed (the same integers in torch)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                    help="where torch-fixed runs (auto: a CUDA GPU when there is one)")
-    p.add_argument("--split", default="test", choices=["test", "val", "train", "train_val"])
+    p.add_argument("--split", default="test", choices=["test", "val", "train", "train_val"],
+                   help="a run's split whose clips are simulated (default test, the one metrics.json scores)")
     p.add_argument("--limit", type=int, help="run this many clips of the split (a fixed-seed sample)")
     p.add_argument("--host", choices=["torch", "onnx"], default="torch", help="where pre and post run")
     p.add_argument("--workers", type=int, default=1, help="shard the clips across this many processes")
@@ -56,16 +59,31 @@ def register(sub) -> None:
     p.add_argument("--columns", help="with --nir and a .csv input: comma-separated input columns (default all)")
     p.add_argument("--dt", type=float, help="with --nir: the graph's time step in seconds (NIR stores none); with "
                    "--module: overrides the cells' dt")
-    p.add_argument("--out", required=True, help="report folder (refused when it holds files sim did not write)")
+    p.add_argument("--out", help="report folder (default RUN/sim; needed with --nir and --module); refused when it "
+                   "holds files sim did not write")
     p.add_argument("--force", action="store_true", help="write into --out although it holds other files: replaces "
                    "only the files sim writes, keeps the rest")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars (the summary still prints)")
     p.set_defaults(handler=run_sim)
 
     r = sub.add_parser("report", help="re-render report.md and report.html from DIR/report.json",
                        epilog="example: neuro-av report runs/stft/sim")
     r.add_argument("dir", help="a `neuro-av sim --out` folder")
     r.set_defaults(handler=run_report)
+
+
+def _backend_name(name: str) -> str:
+    """A --backend value, the old name ``numpy`` read as ``reference``."""
+    return {"numpy": "reference"}.get(name, name)
+
+
+def _out_default(args) -> None:
+    """--out defaults to RUN/sim for a run; a NIR graph or a module has no obvious place."""
+    if args.out is None:
+        if args.nir or args.module:
+            raise ConfigError("--nir and --module need --out DIR (only a run folder has a default, RUN/sim)")
+        if args.run:
+            args.out = str(Path(args.run) / "sim")
 
 
 def _check_counts(args) -> None:
@@ -81,6 +99,7 @@ def run_sim(args) -> int:
     from neuro_av.signals import exit_status
 
     guard_lava_processes()  # first: SIGTERM is an interrupt from here on
+    _out_default(args)
     try:
         return _sim(args)
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: --out is as it was (neuro_av.sim.folder)
@@ -113,7 +132,7 @@ def _sim(args) -> int:
     if args.energy_table:
         print("sim: notice: --energy-table is deprecated; give the table as a profile with an 'energy' section "
               "to --hardware (the files in export/hardware/ show the format)", flush=True)
-    chosen = [{"numpy": "reference"}.get(b, b) for b in (args.backend or ["all"])]
+    chosen = args.backend or ["all"]
     _set_device(args.device)
     if args.module:
         from neuro_av.data.spike_input import load_input
@@ -139,7 +158,8 @@ def _sim(args) -> int:
         from neuro_av.sim.cosim import BACKENDS, SimOptions
         from neuro_av.sim.shards import simulate_run
 
-        backends = BACKENDS if "all" in chosen else tuple(dict.fromkeys(chosen))
+        # norse, a run's reference, always runs: every other backend is measured against it
+        backends = BACKENDS if "all" in chosen else tuple(dict.fromkeys(["norse", *chosen]))
         opts = SimOptions(backends=backends, split=args.split, limit=args.limit, host=args.host, lanes=args.lanes,
                           save_spikes=args.save_spikes, progress=not args.no_progress,
                           hardware=list(hardware))
@@ -198,12 +218,33 @@ def _print_fidelity(report: dict) -> None:
         shown = [f"{n} {v:.2%}" for n, v in agree.items() if v is not None]
         print(f"  predicted class as {ref}'s: " + ", ".join(shown[:3]) + "".join(f",\n    {x}" if i % 3 == 0 else f", {x}"
                                                                              for i, x in enumerate(shown[3:])))
-    for w in report.get("warnings", []):
-        print(f"  warning: {w}")
+
+
+def backend_table(report: dict, priced: dict, width: int = 100) -> list[str]:
+    """One row per backend: S/U/HM/ZSL (a run), spike agreement, spikes, SynOps (spike events only)
+    and graded input events per clip, and µJ per clip at each priced profile; the energy columns
+    move to a table of their own when they would not fit ``width``."""
+    acc = all("HM" in b for b in report["backends"].values())
+    cols = {name: max(9, len(name) + 3) for name in priced}
+    head = f"  {'backend':<11} " + (f"{'S':>6} {'U':>6} {'HM':>6} {'ZSL':>6} " if acc else "")
+    head += f"{'agree':>8} {'spikes':>9} {'SynOps':>11} {'graded':>11}"
+    rows = []
+    for name, b in report["backends"].items():
+        row = f"  {name:<11} " + (" ".join(f"{b[k]:6.2f}" for k in ("S", "U", "HM", "ZSL")) + " " if acc else "")
+        t = b["totals"]
+        rows.append(row + f"{b['spike_agreement_vs_reference']:8.2%} {t['spikes']:9,.0f} {t['synops']:11,.0f} "
+                    f"{t['graded_synops']:11,.0f}")
+    energy_head = "".join(f" {name + ' µJ':>{cols[name]}}" for name in priced)
+    energy = [" ".join(f"{b['energy']['neuromorphic'][p]['total'] * 1e6:{cols[p]}.3f}" for p in priced)
+              for b in report["backends"].values()]
+    if len(head) + len(energy_head) <= width:
+        return [head + energy_head, *(r + (" " + e if e else "") for r, e in zip(rows, energy))]
+    return [head, *rows, f"  {'backend':<11}" + energy_head,
+            *(f"  {name:<11} {e}" for name, e in zip(report["backends"], energy))]
 
 
 def print_summary(report: dict, paths: dict) -> None:
-    ref, acc = report["reference"], all("HM" in b for b in report["backends"].values())
+    ref = report["reference"]
     title = {"run": lambda: f"{report['model']} on {report['split']} ({report['clips']} clips, host {report['host']})",
              "nir": lambda: f"NIR graph {report['graph']} ({report['clips']} clip(s), {report['steps']} steps)",
              "module": lambda: f"Norse module {report['module']} ({report['clips']} clip(s), {report['steps']} steps)",
@@ -212,16 +253,11 @@ def print_summary(report: dict, paths: dict) -> None:
 
     print(f"{title}:")
     priced = priced_profiles(report)
-    width = {name: max(12, len(name) + 10) for name in priced}
-    head = f"  {'backend':<11} " + (f"{'S':>6} {'U':>6} {'HM':>6} {'ZSL':>6} " if acc else "")
-    print(head + f"{'agree':>8} {'spikes/clip':>12} {'SynOps/clip':>12}"
-          + "".join(f" {name + ' µJ/clip':>{width[name]}}" for name in priced))
-    for name, b in report["backends"].items():
-        row = f"  {name:<11} " + (" ".join(f"{b[k]:6.2f}" for k in ("S", "U", "HM", "ZSL")) + " " if acc else "")
-        energy = b["energy"]["neuromorphic"]
-        print(row + f"{b['spike_agreement_vs_reference']:8.2%} {b['totals']['spikes']:12,.0f} {b['synops']:12,.0f}"
-              + "".join(f" {energy[p]['total'] * 1e6:{width[p]}.3f}" for p in priced))
-    print(f"  (agreement: spike bins equal to the reference, {ref}; SynOps: spike and graded input events)")
+    for line in backend_table(report, priced):
+        print(line)
+    print("\n".join(textwrap.wrap(f"(per clip; agreement: spike bins equal to the reference, {ref}; SynOps: spike "
+                                 "events × fan-out; graded: non-zero graded input values × fan-out)", 100,
+                                 initial_indent="  ", subsequent_indent="   ")))
     not_priced = next(iter(report["backends"].values()))["energy"].get("not_priced", {})
     energy = ("µJ/clip: the spiking branch at each profile's per-operation energies ("
               + ", ".join(f"{name}: {t}" for name, t in priced.items()) + ")"
@@ -229,6 +265,8 @@ def print_summary(report: dict, paths: dict) -> None:
                         for name, n in not_priced.items()))
     print("\n".join(textwrap.wrap(energy, 100, initial_indent="  ", subsequent_indent="    ")))
     _print_fidelity(report)
+    for w in report.get("warnings", []):
+        print("\n".join(textwrap.wrap(f"warning: {w}", 100, initial_indent="  ", subsequent_indent="    ")))
     for caveat in energy_caveats(report, detail=False):
         print("\n".join(textwrap.wrap(f"note: {caveat}", 100, initial_indent="  ", subsequent_indent="    ")))
     if report.get("deployment"):

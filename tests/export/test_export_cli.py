@@ -39,6 +39,19 @@ def test_export_all_writes_every_artefact_with_measured_fidelity(tiny_runs, mode
     assert graph.metadata["dt_s"] == manifest["dt_s"]
     onnx.checker.check_model(onnx.load(str(out / "pre.onnx")))
     assert not [p for p in out.iterdir() if ".tmp" in p.name]
+    printed = capsys.readouterr().out  # summary lines, not the manifest's JSON
+    assert "fidelity on 6 test clip(s) against norse (float64):" in printed and "{" not in printed
+    assert "torch-fixed equals lava-fixed spike for spike: yes" in printed
+    assert [line for line in printed.splitlines() if len(line) > 100] == []
+
+
+def test_export_json_prints_the_fidelity_alone(tiny_runs, tmp_path, capsys):
+    assert main(["export", str(tiny_runs["stft"]), "--target", "nir", "--target", "netx", "--check-clips", "2",
+                 "--out", str(tmp_path / "exp"), "--json"]) == 0
+    captured = capsys.readouterr()
+    manifest = json.loads((tmp_path / "exp" / "manifest.json").read_text())
+    assert json.loads(captured.out) == manifest["fidelity"]  # stdout is one JSON object
+    assert "export: NIR graph" in captured.err and "θ_0" in captured.out  # progress on stderr; no \u escapes
 
 
 def test_export_errors_name_the_problem(tmp_path, capsys):

@@ -119,7 +119,8 @@ def test_foreign_nir_graph_report(shared_data, tmp_path):
     for b in report["backends"].values():
         assert "HM" not in b and b["totals"]["spikes"] == 4 and b["spike_agreement_vs_reference"] == 1.0
     assert all(b["fidelity"]["layers"]["1"]["dice"] == 1.0 for b in report["backends"].values())
-    assert report["backends"]["reference"]["spikes"]["1"]["graded_synops"] == 34  # 34 input spikes × 1 target
+    row = report["backends"]["reference"]["spikes"]["1"]  # 34 input spikes × 1 target: spike events, not graded
+    assert row["synops"] == 34 and row["graded_synops"] == 0
 
 
 @pytest.mark.shared_data
@@ -146,7 +147,7 @@ def test_a_custom_profiles_energy_reaches_report_and_console(shared_data, tmp_pa
                                           + totals["neuron_updates"] * 2e-12 + totals["spikes"] * 3e-12)
     assert "loihi2" in energy["not_priced"] and "mychip" in report["deployment"]["targets"]
     assert any(t["name"] == "My test chip" and t["source"] == "my measurement" for t in report["energy_tables"])
-    assert "mychip µJ/clip" in printed and "mychip: My test chip" in " ".join(printed.split()) and "the only published" not in printed
+    assert "mychip µJ" in printed and "mychip: My test chip" in " ".join(printed.split()) and "the only published" not in printed
     row = next(line for line in printed.splitlines() if line.strip().startswith("reference"))
     assert f"{mine['total'] * 1e6:.3f}" in row
     md = (out / "report.md").read_text()
@@ -186,6 +187,7 @@ def test_torchrun_ranks_merge_exactly_what_one_process_computes(tiny_runs, tmp_p
     proc = subprocess.run([*launcher, "-m", "neuro_av", *args, "--out", str(tmp_path / "ranks")], capture_output=True,
                           text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("report: ") == 1 and proc.stdout.count(" on test (24 clips") == 1, proc.stdout  # rank 0
     one, ranks = _report(tmp_path / "one"), _report(tmp_path / "ranks")
     assert ranks["shards"] == 2
     for name in ("norse", "lava-fixed"):
