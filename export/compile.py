@@ -25,6 +25,7 @@ from __future__ import annotations
 import nir
 import numpy as np
 
+from neuro_av.errors import MemoryNeedError
 from neuro_av.export.linear_ops import OPS, check_finite
 from neuro_av.export.nir_read import (
     NEURON_PARAMS,
@@ -35,11 +36,13 @@ from neuro_av.export.nir_read import (
     repair_neuron,
 )
 from neuro_av.export.plan import SILENT_FLOAT, Plan, Population, Synapse
+from neuro_av.memory import GIB, available_bytes
 
 READOUT_NODES = (nir.CubaLI, nir.LI)
 SPIKING_NODES = (nir.CubaLIF, nir.LIF, nir.IF)
 NEURON_NODES = SPIKING_NODES + READOUT_NODES
 DENSE_LIMIT_BYTES = 8 << 30  # a plan's dense weights beyond this are refused before they are built
+DENSE_COPIES = 3  # a composed synapse exists as its input columns, the operator's output and its transpose
 
 
 def _cuba(node, dt: float, shape) -> dict:
@@ -64,6 +67,20 @@ def _supported() -> str:
     return ", ".join(sorted(c.__name__ for c in (*NEURONS, *OPS, nir.Input, nir.Output, nir.NIRGraph)))
 
 
+def _v_init(name: str, value, n: int) -> np.ndarray:
+    """The metadata ``v_init`` as (n,) float64: one value or one per neuron, finite numbers only."""
+    v = array(value)
+    if v.dtype.kind not in "biuf":
+        raise NIRReadError(f"NIR node {name}: metadata v_init = {value!r} is not numbers; give one voltage "
+                           f"or one per neuron ({n})")
+    if v.size not in (1, n):
+        raise NIRReadError(f"NIR node {name}: metadata v_init has {v.size} values for {n} neurons; give one "
+                           f"voltage or one per neuron")
+    if not np.all(np.isfinite(v)):
+        raise NIRReadError(f"NIR node {name}: metadata v_init holds NaN or infinite values")
+    return np.broadcast_to(v.astype(np.float64).ravel(), (n,)).copy()
+
+
 def _neuron_params(name: str, node, dt: float, shape: tuple) -> dict:
     out = {k: np.broadcast_to(v, shape).ravel().astype(np.float64) for k, v in NEURONS[type(node)](node, dt, shape).items()}
     n = int(np.prod(shape))
@@ -72,9 +89,7 @@ def _neuron_params(name: str, node, dt: float, shape: tuple) -> dict:
     reset = getattr(node, "v_reset", None)
     out["v_reset"] = np.zeros(n) if reset is None else array(reset).ravel()
     meta = node.metadata or {}
-    out["v_init"] = np.broadcast_to(array(meta["v_init"]), (n,)).astype(np.float64) if "v_init" in meta else np.zeros(n)
-    if "v_init" in meta and array(meta["v_init"]).size not in (1, n):
-        raise NIRReadError(f"NIR node {name}: metadata v_init has {array(meta['v_init']).size} values for {n} neurons")
+    out["v_init"] = _v_init(name, meta["v_init"], n) if "v_init" in meta else np.zeros(n)
     for key in ("du", "dv"):
         if np.any(out[key] < 0) or np.any(out[key] > 1) or not np.all(np.isfinite(out[key])):
             raise NIRReadError(f"NIR node {name} ({type(node).__name__}): dt/τ must lie in [0, 1] for a "
@@ -242,7 +257,7 @@ class _Graph:
                 continue
             n_src = self._size(key[0])
             _check_memory(name, n_src * max(n_out, n_in))
-            cols = np.eye(n_src) if m is None else m.T  # (N_src, N_in): one input vector per source neuron
+            cols = _eye(n_src, name) if m is None else m.T  # (N_src, N_in): one input vector per source neuron
             applied = op.apply(node, cols.reshape(n_src, *in_shape)).reshape(n_src, n_out)
             out[key] = (np.ascontiguousarray(applied.T), [*ops, desc])
         if bias is not None:
@@ -257,16 +272,27 @@ class _Graph:
 
 
 def _plus(a, b, n: int):
-    a = np.eye(n) if a is None else a
-    b = np.eye(n) if b is None else b
+    a = _eye(n) if a is None else a
+    b = _eye(n) if b is None else b
     return a + b
 
 
+def _eye(n: int, name: str = "") -> np.ndarray:
+    """The identity synapse of ``n`` neurons (an input or a neuron feeding a population directly)."""
+    _check_memory(name or f"a {n:,}-neuron identity synapse", n * n)
+    return np.eye(n)
+
+
 def _check_memory(name: str, entries: int) -> None:
+    """Refuse a dense matrix of ``entries`` float64 before building it: beyond ``DENSE_LIMIT_BYTES``,
+    or beyond the memory available now for the ``DENSE_COPIES`` a composition holds at once."""
     need = entries * 8
-    if need > DENSE_LIMIT_BYTES:
-        raise NIRReadError(f"NIR node {name}: its dense equivalent needs {need / 2**30:.1f} GiB "
-                           f"(more than the {DENSE_LIMIT_BYTES / 2**30:.0f} GiB neuro-av builds); split the layer")
+    have = available_bytes()
+    if need > DENSE_LIMIT_BYTES or need * DENSE_COPIES > have:
+        raise MemoryNeedError(f"NIR node {name}: needs {need * DENSE_COPIES / GIB:.1f} GiB for its dense weights "
+                              f"({entries:,} values, {DENSE_COPIES} copies while composed); this machine has "
+                              f"{have / GIB:.1f} GiB available, and neuro-av builds at most "
+                              f"{DENSE_LIMIT_BYTES / GIB:.0f} GiB of weights per synapse; split the layer")
 
 
 def compile_graph(graph: nir.NIRGraph, dt_s: float, notices: list[str] | None = None) -> Plan:
@@ -307,7 +333,7 @@ def compile_graph(graph: nir.NIRGraph, dt_s: float, notices: list[str] | None = 
                 raise NIRReadError(f"NIR node {name} is fed by the read-out {src} ({type(src_node).__name__}); a read-out "
                                    "never spikes, so nothing can follow it")
             n_src = g._size(src)
-            w = np.eye(pops[name].size) if m is None else m
+            w = _eye(pops[name].size, f"{src} -> {name}") if m is None else m
             if w.shape != (pops[name].size, n_src):
                 raise NIRReadError(f"NIR node {name} ({pops[name].size} neurons) is fed {n_src} values by {src} "
                                    "without a linear node to map them")

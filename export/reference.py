@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from neuro_av.export.plan import SILENT_FLOAT, Plan, Record, Synapse
+from neuro_av.memory import require
 
 
 def accumulate(syn: Synapse, values: np.ndarray, on: np.ndarray) -> np.ndarray:
@@ -30,6 +31,10 @@ def simulate(plan: Plan, currents: dict[str, np.ndarray], thresholds: dict[str, 
     batch, steps = first.shape[:2]
     valid = np.ones((batch, steps), bool) if mask is None else np.asarray(mask, bool)
     order = plan.order()
+    entries = batch * steps * sum(p.size * (1 if p.spiking else 2) for p in order)  # out, and volts of read-outs
+    require(entries * 8, f"the reference's record of {batch:,} clip(s) × {steps:,} steps × "
+            f"{sum(p.size for p in order):,} neurons", "give fewer clips or shorter ones (sim --limit N), "
+            "or a smaller graph")
     u = {p.name: np.zeros((batch, p.size)) for p in order}
     v = {p.name: np.broadcast_to(p.v_init, (batch, p.size)).copy() for p in order}
     out = {p.name: np.zeros((batch, steps, p.size)) for p in order}

@@ -25,3 +25,7 @@ class RunError(NeuroAVError, ValueError):
 
 class ExportError(NeuroAVError, ValueError):
     """A network neuro-av cannot write, read or map to Lava; the message lists what to change."""
+
+
+class MemoryNeedError(NeuroAVError, MemoryError):
+    """A step would need more memory than the machine has; raised before it allocates, naming what needs it."""

@@ -31,6 +31,7 @@ from neuro_av.sim.counts import layer_sums, merge_sums, per_clip
 from neuro_av.sim.energy import energy_report, main_energy, reference_tables
 from neuro_av.sim.neurobench import neurobench_report
 
+from neuro_av.errors import DataError
 from neuro_av.gzsl import gzsl_evaluate
 from neuro_av.run import Run, clip_batch
 
@@ -103,6 +104,9 @@ def run_shard(run: Run, branch: Branch, opts: SimOptions) -> dict:
     clips, seen, unseen = run.data.protocol_set(opts.split)
     index, count = opts.shard
     mine = np.array_split(select_clips(len(clips), opts.limit), count)[index]
+    if not len(mine):
+        raise DataError(f"the {opts.split} split of {run.run_dir} has no clips for shard {index} of {count}; "
+                        "use fewer workers, or a split with clips (--split)")
     host = _make_host(run, opts.host)
     batch_size = int(run.checkpoint["train_config"].get("eval_batch_size", 128))
 

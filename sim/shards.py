@@ -29,6 +29,7 @@ from neuro_av.sim.cosim import (
     merged_spikes,
     read_shard,
     run_shard,
+    select_clips,
     write_shard,
 )
 from neuro_av.sim.report import save_spikes, write_report
@@ -61,6 +62,11 @@ def simulate_run(run_dir: Path, opts: SimOptions, out: Path, workers: int = 1,
         return _torchrun(run_dir, opts, out, dist, log)
     run = load_run(run_dir)
     branch = ensure_export(run, _needs(opts), log)
+    if workers > 1:  # a shard needs a clip: no more workers than clips
+        clips = len(select_clips(len(run.data.protocol_set(opts.split)[0]), opts.limit))
+        if workers > clips:
+            log(f"sim: notice: --workers {workers} is more than the {clips} clip(s) to run; using {max(clips, 1)}")
+            workers = max(clips, 1)
     if workers == 1:
         parts = [run_shard(run, branch, opts)]
     else:

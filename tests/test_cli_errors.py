@@ -128,3 +128,70 @@ def test_a_bug_keeps_its_traceback(monkeypatch, tmp_path):
     monkeypatch.setattr(data_cli, "run_synth", broken)
     with pytest.raises(ValueError, match="internal shape mismatch"):
         main(["data", "synth", "--out", str(tmp_path)])
+
+
+def _lif_graph(path, n: int = 3, width: int = 2, v_init=None, weight=None):
+    """A NIR file Input(width) → Affine → LIF(n) → Output, written with the nir package."""
+    import nir
+
+    meta = {} if v_init is None else {"v_init": v_init}
+    nodes = {"input": nir.Input(input_type=np.array([width])),
+             "fc": nir.Affine(weight=np.ones((n, width)) if weight is None else weight, bias=np.zeros(n)),
+             "lif": nir.LIF(tau=np.full(n, 1e-3), r=np.ones(n), v_leak=np.zeros(n), v_threshold=np.ones(n),
+                            metadata=meta),
+             "output": nir.Output(output_type=np.array([n]))}
+    nir.write(path, nir.NIRGraph(nodes=nodes, edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")]))
+    return path
+
+
+@pytest.mark.parametrize("v_init, said", [(np.zeros(5), "v_init has 5 values for 3 neurons"),
+                                          (np.array([0.0, np.nan, 0.0]), "v_init holds NaN or infinite values"),
+                                          ("zero", "v_init = 'zero' is not numbers")], ids=["size", "nan", "string"])
+def test_a_bad_v_init_in_nir_metadata_is_one_line(tmp_path, capsys, v_init, said):
+    g = _lif_graph(tmp_path / "g.nir", v_init=v_init)
+    np.save(tmp_path / "x.npy", np.zeros((5, 2)))
+    assert main(["sim", "--nir", str(g), "--input", str(tmp_path / "x.npy"), "--dt", "1e-4",
+                 "--out", str(tmp_path / "o")]) == 2
+    _one_line_error(capsys, "NIR node lif", said)
+
+
+@pytest.mark.parametrize("x, said", [(np.zeros((0, 2)), "has no time steps"), (np.zeros((0, 5, 2)), "has no clips"),
+                                     (np.zeros((3, 0, 2)), "has no time steps"),
+                                     (np.ones((5, 2)) + 1j, "complex128 are complex")],
+                         ids=["no-steps", "no-clips", "batch-no-steps", "complex"])
+def test_an_empty_or_complex_input_is_one_line(tmp_path, capsys, x, said):
+    g = _lif_graph(tmp_path / "g.nir")
+    np.save(tmp_path / "x.npy", x)
+    assert main(["sim", "--nir", str(g), "--input", str(tmp_path / "x.npy"), "--dt", "1e-4",
+                 "--out", str(tmp_path / "o")]) == 2
+    _one_line_error(capsys, "x.npy", said)
+    (tmp_path / "x.csv").write_text("")
+    assert main(["sim", "--nir", str(g), "--input", str(tmp_path / "x.csv"), "--dt", "1e-4",
+                 "--out", str(tmp_path / "o")]) == 2
+    _one_line_error(capsys, "x.csv", "has no time steps")
+
+
+def test_a_graph_too_large_for_memory_is_refused_before_allocating(tmp_path, capsys, monkeypatch):
+    """10⁷ neurons: the identity synapse from the input would be 728 TiB; a 10⁷-neuron layer fed by
+    one input has small weights, but its reference record of 1,000 steps would be 75 GiB."""
+    import nir
+
+    import neuro_av.memory as memory
+
+    n = 10**7
+    lif = nir.LIF(tau=np.full(n, 1e-3, np.float32), r=np.ones(n, np.float32), v_leak=np.zeros(n, np.float32),
+                  v_threshold=np.ones(n, np.float32))
+    wide = tmp_path / "wide.nir"
+    nir.write(wide, nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([n])), "lif": lif,
+                                        "output": nir.Output(output_type=np.array([n]))},
+                                 edges=[("input", "lif"), ("lif", "output")]))
+    assert main(["plan", str(wide), "--dt", "1e-4"]) == 2
+    _one_line_error(capsys, "NIR node input -> lif: needs", "GiB for its dense weights", "this machine has",
+                    "split the layer")
+    monkeypatch.setattr(memory, "available_bytes", lambda: 4 << 30)  # the same verdict on any machine
+    deep = _lif_graph(tmp_path / "deep.nir", n=n // 10, width=1, weight=np.ones((n // 10, 1), np.float32))
+    np.save(tmp_path / "x.npy", np.zeros((1000, 1)))
+    assert main(["sim", "--nir", str(deep), "--input", str(tmp_path / "x.npy"), "--dt", "1e-4",
+                 "--out", str(tmp_path / "o")]) == 2
+    _one_line_error(capsys, "needs 7.5 GiB for the reference's record of 1 clip(s) × 1,000 steps × 1,000,000 neurons",
+                    "this machine has 4.0 GiB available", "--limit")

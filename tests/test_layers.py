@@ -24,8 +24,8 @@ FORBIDDEN = {
     "neuro_av.sim": ("neuro_av.training", "neuro_av.cli"),
     "neuro_av.finetune": ("neuro_av.sim", "neuro_av.cli"),  # sees training and export, on purpose
 }
-BASE = ("neuro_av.errors", "neuro_av.io", "neuro_av.naming", "neuro_av.versions", "neuro_av.gzsl",
-        "neuro_av.lava_compat", "neuro_av.output", "neuro_av.signals")
+BASE = ("neuro_av.errors", "neuro_av.io", "neuro_av.memory", "neuro_av.naming", "neuro_av.versions",
+        "neuro_av.gzsl", "neuro_av.lava_compat", "neuro_av.output", "neuro_av.signals")
 
 
 def _modules():

@@ -39,6 +39,7 @@ from typing import Callable
 import numpy as np
 
 from neuro_av.lava_compat import import_lava, stopped_after
+from neuro_av.memory import available_bytes, require
 
 GRADED_MESSAGE_BITS = 24  # Dense carries graded (non-binary) values from the inputs
 LANE_MEMORY_FRACTION = 0.25  # of the memory available when a build starts
@@ -58,16 +59,6 @@ class LavaResult:
     run_s: float  # the later run calls
 
 
-def _available_memory() -> int:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 8 << 30
-
-
 def bytes_per_lane(plan, steps: int) -> int:
     """Host memory one lane needs: its input, threshold and bias streams and its output files."""
     window = steps + plan.depth
@@ -78,7 +69,7 @@ def bytes_per_lane(plan, steps: int) -> int:
 
 def auto_lanes(plan, clips: int, steps: int) -> int:
     """As many lanes as the batch has clips, within a share of the memory available now."""
-    budget = min(LANE_MEMORY_CAP, int(_available_memory() * LANE_MEMORY_FRACTION))
+    budget = min(LANE_MEMORY_CAP, int(available_bytes() * LANE_MEMORY_FRACTION))
     return int(max(1, min(clips, budget // max(bytes_per_lane(plan, steps), 1))))
 
 
@@ -104,6 +95,11 @@ def run_plan(plan, currents: dict[str, np.ndarray], thresholds: dict | None = No
             raise ValueError(f"lanes must be at least 1, got {lanes}")
         per_build = max(per_build, lanes)  # explicit lanes: at least one round of them per build
     lanes = lanes or per_build
+    record = batch * steps * sum(p.size * (1 if p.spiking else 8) for p in plan.populations.values())
+    require(min(lanes, batch) * bytes_per_lane(plan, steps) + record,
+            f"Lava's buffers of {min(lanes, batch):,} lane(s) and the record of {batch:,} clip(s) × {steps:,} steps × "
+            f"{sum(p.size for p in plan.populations.values()):,} neurons",
+            "give fewer clips or shorter ones (sim --limit N), fewer lanes (--lanes 1), or a smaller graph")
     spikes: dict[str, list] = {}
     voltages: dict[str, list] = {}
     total = LavaResult({}, {}, lanes, 0, 0, 0.0, 0.0)

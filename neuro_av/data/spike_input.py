@@ -2,6 +2,7 @@
 [B, T, N], from .npy or .csv or as an array; and the time step it runs at."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,9 @@ def load_input(path: Path, width: int, columns: str | None = None, owner: str = 
         if path.suffix == ".npy":
             x = np.load(path, allow_pickle=False)
         elif path.suffix == ".csv":
-            x = np.loadtxt(path, delimiter=",", ndmin=2)
+            with warnings.catch_warnings():  # an empty file: check_input says so in its one line
+                warnings.simplefilter("ignore", UserWarning)
+                x = np.loadtxt(path, delimiter=",", ndmin=2)
         else:
             raise DataError(f"{path}: input must be .npy or .csv, got {path.suffix or 'no suffix'}")
     except (ValueError, OSError) as exc:
@@ -32,14 +35,22 @@ def load_input(path: Path, width: int, columns: str | None = None, owner: str = 
 
 
 def check_input(x, width: int, where: str = "input", owner: str = "network", hint: str = "") -> np.ndarray:
-    """``x`` as (B, T, N) float64, or a one-line error naming ``where`` when it is not numbers, not
-    [T, N] / [B, T, N] of the ``owner``'s input width, or holds NaN or infinite values."""
+    """``x`` as (B, T, N) float64, or a one-line error naming ``where`` when it is not real numbers, not
+    [T, N] / [B, T, N] of the ``owner``'s input width, has no clip or no step, or holds NaN or
+    infinite values."""
+    if np.iscomplexobj(x):  # float64 would drop the imaginary part with only a warning
+        raise DataError(f"{where}: values of dtype {np.asarray(x).dtype} are complex; the input must be real "
+                        "(give its real part or its magnitude)")
     try:
         x = np.asarray(x, np.float64)
     except (TypeError, ValueError):
         raise DataError(f"{where}: values of dtype {np.asarray(x).dtype} are not numbers") from None
     if x.ndim == 2:
         x = x[None]
+    if x.ndim == 3 and 0 in x.shape[:2]:
+        empty = "no clips" if x.shape[0] == 0 else "no time steps"
+        raise DataError(f"{where}: input of shape {x.shape} has {empty}; give at least one clip of at least "
+                        "one step ([T, N] or [B, T, N])")
     if x.ndim != 3 or x.shape[2] != width:
         raise DataError(f"{where}: input shape {x.shape} does not match the {owner}'s input width {width} "
                         f"(expected [T, N] or [B, T, N]{hint})")

@@ -79,6 +79,14 @@ def test_workers_merge_exactly_what_one_process_computes(tiny_runs, tmp_path):
         assert two["backends"][name]["class_agreement_vs_reference"] == one["backends"][name]["class_agreement_vs_reference"]
 
 
+def test_more_workers_than_clips_runs_one_per_clip(tiny_runs, tmp_path, capsys):
+    out = tmp_path / "few"
+    assert main(["sim", str(tiny_runs["stft"]), "--backend", "norse", "--limit", "2", "--workers", "5",
+                 "--out", str(out), "--no-progress"]) == 0
+    assert "--workers 5 is more than the 2 clip(s) to run; using 2" in capsys.readouterr().out
+    assert _report(out)["clips"] == 2 and _report(out)["shards"] == 2
+
+
 def test_onnx_host_matches_torch_host(tiny_runs, tmp_path):
     run = tiny_runs["stft"]
     assert main(["export", str(run), "--target", "onnx", "--check-clips", "4"]) == 0
