@@ -44,6 +44,15 @@ def test_every_option_of_every_command_has_help_text():
     assert not {k: v for k, v in bare.items() if v}, "options without help"
 
 
+def test_every_help_fits_100_columns_on_a_wide_terminal(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    parser = build_parser()
+    wide = {" ".join(path): [line for line in sub.format_help().splitlines() if len(line) > 100]
+            for path, sub in [((), parser), *_commands(parser)]}
+    assert not {k: v for k, v in wide.items() if v}
+    assert "  neuro-av sim runs/stft   # all backends" in _sub(parser, ("sim",)).format_help()  # examples kept
+
+
 def test_sim_offers_only_backends_that_run_and_still_takes_numpy():
     sim = dict(_commands(build_parser()))[("sim",)]
     backend = next(a for a in sim._actions if "--backend" in a.option_strings)

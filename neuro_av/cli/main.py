@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import textwrap
 
 from neuro_av import __version__
 from neuro_av.cli import bench, compare, data, doctor, export, finetune, plan, sim, train
@@ -15,6 +17,33 @@ from neuro_av.errors import NeuroAVError
 
 SUBCOMMANDS = (doctor, data, train, finetune, bench, export, plan, sim, compare)
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `yes | head` reports
+HELP_WIDTH = 100  # no console line wider, --help included
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """--help within the terminal and at most HELP_WIDTH columns: descriptions and epilogs keep their
+    line breaks (the examples) and each line longer than that is wrapped, continued indented."""
+
+    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+        width = min(width or shutil.get_terminal_size().columns - 2, HELP_WIDTH)
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+    def _fill_text(self, text, width, indent):
+        lines = []
+        for line in text.splitlines():
+            lead = indent + line[:len(line) - len(line.lstrip())]
+            more = "    " if line[:1].isspace() else ""  # an indented example continues further in
+            lines += textwrap.wrap(line.strip(), width, initial_indent=lead, subsequent_indent=lead + more,
+                                   break_on_hyphens=False) or [""]
+        return "\n".join(lines)
+
+
+def _commands(parser):
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _commands(sub)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in SUBCOMMANDS:
         module.register(sub)
+    for command in _commands(parser):
+        command.formatter_class = HelpFormatter
     return parser
 
 
