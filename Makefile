@@ -21,7 +21,7 @@ demo: setup
 	@test -f $(RUN)/metrics.json || $(BIN)/neuro-av train --model stft --data $(DEMO)/data --out $(RUN)
 	@test -f $(RUN)/export/manifest.json || $(BIN)/neuro-av export $(RUN) --target all
 	@if [ -f $(RUN)/sim/report.json ]; then $(BIN)/neuro-av report $(RUN)/sim; \
-	 else $(BIN)/neuro-av sim $(RUN) --backend all --out $(RUN)/sim; fi
+	 else $(BIN)/neuro-av sim $(RUN) --backend all; fi
 
 test: setup
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)

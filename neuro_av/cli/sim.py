@@ -211,8 +211,10 @@ def _print_fidelity(report: dict) -> None:
               + (", ".join(f"{n} {'yes' if ok else 'NO'}" for n, ok in same.items()) or "whole test split only"))
     search = (report.get("quantisation") or {}).get("search")
     if search:
-        print(f"  fixed point chosen by spike Dice on the input ({search['candidates']} candidates): Dice "
-              f"{search['rule_dice']:.4f} by the fixed rule, {search['chosen_dice']:.4f} chosen")
+        print("\n".join(textwrap.wrap(f"fixed point chosen by spike Dice on the input ({search['candidates']} "
+                                     f"candidates): Dice {search['rule_dice']:.4f} by the fixed rule, "
+                                     f"{search['chosen_dice']:.4f} chosen", 100, initial_indent="  ",
+                                     subsequent_indent="    ")))
     agree = {n: b.get("class_agreement_vs_reference") for n, b in report["backends"].items() if n != ref}
     if any(v is not None for v in agree.values()):
         shown = [f"{n} {v:.2%}" for n, v in agree.items() if v is not None]
@@ -257,7 +259,7 @@ def print_summary(report: dict, paths: dict) -> None:
         print(line)
     print("\n".join(textwrap.wrap(f"(per clip; agreement: spike bins equal to the reference, {ref}; SynOps: spike "
                                  "events × fan-out; graded: non-zero graded input values × fan-out)", 100,
-                                 initial_indent="  ", subsequent_indent="   ")))
+                                 initial_indent="  ", subsequent_indent="   ", break_on_hyphens=False)))
     not_priced = next(iter(report["backends"].values()))["energy"].get("not_priced", {})
     energy = ("µJ/clip: the spiking branch at each profile's per-operation energies ("
               + ", ".join(f"{name}: {t}" for name, t in priced.items()) + ")"
@@ -276,8 +278,10 @@ def print_summary(report: dict, paths: dict) -> None:
             print(f"  plan: {line}")
     for name, b in report["backends"].items():
         for layer, r in b.get("readout_vs_reference", {}).items():
-            print(f"  {name:<11} read-out {layer}: largest voltage difference from {ref} {r['max_abs_diff']:.3g}, "
-                  f"arg-max neuron as {ref}'s on {r['argmax_agreement']:.2%} of steps")
+            print("\n".join(textwrap.wrap(f"{name:<11} read-out {layer}: largest voltage difference from {ref} "
+                                         f"{r['max_abs_diff']:.3g}, arg-max neuron as {ref}'s on "
+                                         f"{r['argmax_agreement']:.2%} of steps", 100, initial_indent="  ",
+                                         subsequent_indent="    ")))
     print(f"report: {paths['html']}")
 
 

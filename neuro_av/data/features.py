@@ -99,7 +99,7 @@ def detect_layout(feat_dir: Path, folders) -> str:
             found |= {lay for lay, ext in EXTENSIONS.items() if any(d.glob(f"*{ext}"))}
     if not found:
         raise DataError(f"no feature files (*.h5 or *.pkl) under {feat_dir}/audio/{{{','.join(folders)}}}: "
-                        "download the benchmark features there, or pass the right --root / --features")
+                        "download the benchmark features there, or pass the right --data / --features")
     return "temporal" if "temporal" in found else "averaged"
 
 
