@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 
 FEATURES_HELP = "feature kind: main (SeLaVi, per second) or cls (C3D / VGGish); default main"
 LAYOUT_HELP = ("feature files: averaged (AVCA .h5, T = 1), temporal (TCaF .pkl, per step) or auto "
@@ -84,11 +85,11 @@ def run_train(args) -> int:
               "`neuro-av evaluate` recomputes them, --force trains it again", file=sys.stderr)
     print(summary_line(args.model, data_cfg.dataset, metrics, f"{args.out}/metrics.json"))
     c = metrics["costs"]
-    line = f"  {c['parameters']:,} parameters, {c['ann_macs_per_clip'] / 1e6:.1f} M ANN MACs per clip"
+    line = f"{c['parameters']:,} parameters, {c['ann_macs_per_clip'] / 1e6:.1f} M ANN MACs per clip"
     if "snn_synops" in c:
         line += (f", spiking branch: {c['snn_first_layer_macs'] / 1e6:.2f} M first-layer MACs + "
-                 f"{c['snn_synops'] / 1e3:.1f} k SynOps per clip")
-    print(line)
+                 f"{c['snn_synops'] / 1e3:.1f} k SynOps (spike events) per clip")
+    print(textwrap.fill(line, 100, initial_indent="  ", subsequent_indent="    "))
     return 0
 
 
@@ -96,7 +97,7 @@ def summary_line(model: str, dataset: str, m: dict, where: str) -> str:
     epochs = f"best epoch {m['best_epoch']} of {m['stage1_epochs']}" if "stage1_epochs" in m else \
         f"best epoch {m['best_epoch']}"
     return (f"{model} on {dataset} (test, stage 2 at β*={m['beta']:.1f}, {epochs}): S {m['S']:.2f}  U {m['U']:.2f}  "
-            f"HM {m['HM']:.2f}  ZSL {m['ZSL']:.2f}   → {where}")
+            f"HM {m['HM']:.2f}  ZSL {m['ZSL']:.2f}\n  → {where}")
 
 
 def run_evaluate(args) -> int:
@@ -106,7 +107,6 @@ def run_evaluate(args) -> int:
     if args.json:
         print(json.dumps(r, indent=2))
     else:
-        print(f"{r['model']} on {r['dataset']} (test, {r['clips']} clips, at β*={r['beta']:.1f}, from "
-              f"{args.run}/checkpoint.pt, best epoch {r['best_epoch']}): S {r['S']:.2f}  U {r['U']:.2f}  "
-              f"HM {r['HM']:.2f}  ZSL {r['ZSL']:.2f}")
+        print(f"{r['model']} on {r['dataset']} (test, {r['clips']} clips, β*={r['beta']:.1f}, best epoch "
+              f"{r['best_epoch']}): S {r['S']:.2f}  U {r['U']:.2f}  HM {r['HM']:.2f}  ZSL {r['ZSL']:.2f}")
     return 0
