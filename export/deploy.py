@@ -320,7 +320,7 @@ def _export_run(run: Run, targets: tuple[str, ...], out_dir: Path, check_clips: 
                          frozen=(run.checkpoint.get("fixed_point") or {}).get("calibration"))
         fixed.report["calibration"] = calibration
         fixed.report["saturation"] = saturation_report(fixed, {"calibration": cal, "check": (currents, thresholds, mask)})
-        for w in fixed.report["saturation"]["warnings"]:
+        for w in fixed.report.get("warnings", []) + fixed.report["saturation"]["warnings"]:
             log_warning(log, w)
         checks, records = backend_fidelity(graph, plan, fixed, Streams(currents, thresholds, mask), reference, log)
         fidelity.update(checks)

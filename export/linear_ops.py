@@ -182,5 +182,8 @@ OPS: dict[type, LinearOp] = {
 def check_finite(name: str, node) -> None:
     for key in ("weight", "bias", "scale"):
         value = getattr(node, key, None)
+        if value is not None and array(value).dtype.kind not in "biuf":
+            raise NIRReadError(f"NIR node {name} ({type(node).__name__}): {key} holds values of dtype "
+                               f"{array(value).dtype}, not numbers")
         if value is not None and not np.all(np.isfinite(array(value))):
             raise NIRReadError(f"NIR node {name} ({type(node).__name__}): {key} holds NaN or infinite values")

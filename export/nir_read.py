@@ -147,6 +147,8 @@ def repair_neuron(name: str, node, shape: tuple | None, notices: list[str]):
         odd = sorted(f"{k} {s}" for k, s in shapes.items() if s != target)
         notices.append(f"{name} ({kind}): parameters {', '.join(odd)} broadcast to the node's shape {target}")
     for k, v in fixed.items():
+        if v.dtype.kind not in "biuf":
+            raise NIRReadError(f"NIR node {name} ({kind}): parameter {k} holds values of dtype {v.dtype}, not numbers")
         if not np.all(np.isfinite(v)):
             raise NIRReadError(f"NIR node {name} ({kind}): parameter {k} holds NaN or infinite values")
     if "v_reset" in NEURON_PARAMS[kind] and "v_reset" not in fixed:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from neuro_av.export.fidelity import fidelity
-from neuro_av.export.lava.fixed_point import FixedPlan, frozen_calibration, quantise
+from neuro_av.export.lava.fixed_point import FixedPlan, exponents_fit, frozen_calibration, quantise
 
 THRESHOLD_BITS = (10, 11, 12, 13, 14, 15, 16)
 SEARCH_CLIPS = 16  # the first clips of the calibration input the candidates are compared on
@@ -54,7 +54,7 @@ def search(plan, rule: FixedPlan, streams: tuple, reference: dict) -> tuple[Fixe
             exps = _exponents_for(plan, rule, cand, p.name)
             cand = {**cand, "weight_exp": {**cand["weight_exp"], **exps["weight_exp"]},
                     "bias_exp": {**cand["bias_exp"], **exps["bias_exp"]}}
-            if cand["scale"] == best["scale"]:
+            if cand["scale"] == best["scale"] or not exponents_fit(cand):  # beyond the chip's exponent register
                 continue
             tried += 1
             d = _dice(plan, cand, streams, reference)
@@ -62,6 +62,8 @@ def search(plan, rule: FixedPlan, streams: tuple, reference: dict) -> tuple[Fixe
                 best, best_dice = cand, d
     for s in plan.synapses:
         cand = {**best, "weight_exp": {**best["weight_exp"], s.name: best["weight_exp"][s.name] - 1}}
+        if not exponents_fit(cand):
+            continue
         tried += 1
         d = _dice(plan, cand, streams, reference)
         if d > best_dice:

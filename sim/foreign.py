@@ -65,7 +65,8 @@ def _report(net: Deployable, x: np.ndarray, backends, lanes, header: dict, out_d
                          "spike_agreement_vs_reference": same / max(total, 1),
                          "readout_vs_reference": readout_errors(rec.voltages, ref.voltages),
                          "seconds": rec.stats.get("seconds")}
-    warnings = activity_warnings(ref.spikes, streams.mask, "input") + silence_hints(plan, ref, streams)
+    warnings = (activity_warnings(ref.spikes, streams.mask, "input") + silence_hints(plan, ref, streams)
+                + list((getattr(net.fixed, "report", None) or {}).get("warnings", [])))
     for w in warnings:
         log(f"sim: warning: {w}")
     report = {"format": "neuro-av sim report 2", **header, "reference": ref_name, "clips": int(x.shape[0]),

@@ -404,8 +404,11 @@ def render(out_dir: Path) -> dict[str, Path]:
         raise ReportError(f"{path} does not exist: run `neuro-av sim ... --out {out_dir}` first")
     try:
         report = json.loads(path.read_text())
+        if isinstance(report, dict) and isinstance(report.get("backends"), dict) and not report["backends"]:
+            raise ReportError(f"{path} holds no backend's results (its 'backends' is empty): run `neuro-av sim` "
+                              "again with at least one --backend")
         md = markdown(report)
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError, StopIteration) as exc:
         raise ReportError(f"{path} is not a neuro-av sim report ({type(exc).__name__}: {exc})") from None
     write_text(md, out_dir / "report.md")
     write_text(html_page(report, _saved_spikes(out_dir / "spikes.npz")), out_dir / "report.html")

@@ -195,3 +195,34 @@ def test_a_graph_too_large_for_memory_is_refused_before_allocating(tmp_path, cap
                  "--out", str(tmp_path / "o")]) == 2
     _one_line_error(capsys, "needs 7.5 GiB for the reference's record of 1 clip(s) × 1,000 steps × 1,000,000 neurons",
                     "this machine has 4.0 GiB available", "--limit")
+
+
+def test_an_input_that_drives_a_weight_exponent_off_the_chip_is_one_line(tmp_path, capsys):
+    """Inputs of 1e300: fixed point would need a weight exponent of 2^990 (Lava shifts by it and
+    lava-fixed agreed 16.7 % with exit 0); refused, naming the synapse and the input."""
+    g = _lif_graph(tmp_path / "g.nir")
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((20, 2)) * 1e300)
+    assert main(["sim", "--nir", str(g), "--input", str(tmp_path / "x.npy"), "--dt", "1e-4",
+                 "--out", str(tmp_path / "o")]) == 2
+    _one_line_error(capsys, "synapse fc needs a weight exponent of", "outside Loihi's register (-8…7)",
+                    "the graded input input reaches", "scale the input to the range of the graph's thresholds")
+    huge = _lif_graph(tmp_path / "huge.nir", weight=np.full((3, 2), 1e300))  # the weights, not the input
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((20, 2)))
+    assert main(["sim", "--nir", str(huge), "--input", str(tmp_path / "x.npy"), "--dt", "1e-4",
+                 "--out", str(tmp_path / "o")]) == 2
+    _one_line_error(capsys, "synapse fc needs a weight exponent of", "times lif's largest threshold (1)",
+                    "scale the weights down or the thresholds up")
+
+
+def test_nir_parameters_that_are_not_numbers_are_one_line(tmp_path, capsys):
+    g = _lif_graph(tmp_path / "g.nir", weight=np.array([[b"a", b"b"]] * 3))
+    np.save(tmp_path / "x.npy", np.zeros((5, 2)))
+    assert main(["sim", "--nir", str(g), "--input", str(tmp_path / "x.npy"), "--dt", "1e-4",
+                 "--out", str(tmp_path / "o")]) == 2
+    _one_line_error(capsys, "NIR node fc (Affine): weight holds values of dtype |S1, not numbers")
+
+
+def test_report_of_a_folder_with_no_backends_is_one_line(tmp_path, capsys):
+    (tmp_path / "report.json").write_text(json.dumps({"format": "neuro-av sim report 2", "backends": {}}))
+    assert main(["report", str(tmp_path)]) == 2
+    _one_line_error(capsys, "report.json holds no backend's results", "run `neuro-av sim` again")

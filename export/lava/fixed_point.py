@@ -19,7 +19,14 @@ Spikes are binary whatever the scale of the population that sends them, so each 
 scale of its own: the one that maps its largest threshold (static, or its stream's largest value on
 the calibration clips) to ``2^threshold_bits``, leaving the rest of the 17-bit threshold and 24-bit
 state as head-room; for a read-out (no threshold), the one that puts its largest voltage on the
-calibration clips (``readout_peak``) at 1/``READOUT_HEADROOM`` of the 24-bit state. The report lists each layer's quantisation error (the worst neuron's, for decays) and
+calibration clips (``readout_peak``) at 1/``READOUT_HEADROOM`` of the 24-bit state.
+
+Every exponent stays in Loihi's weight-exponent register (``WEIGHT_EXP_MIN`` … ``WEIGHT_EXP_MAX``):
+weights too small for the smallest take it (fewer mantissa bits; warned of when rounding takes most
+of them); a population whose incoming weights are too large for the largest gets a scale lowered by
+the powers of two they need (down to ``MIN_THRESHOLD_BITS`` for its threshold), and beyond that the
+network is refused, naming the synapse, the exponent and the value that drove it (e.g. an input of
+1e300), never shifted by an exponent the chip cannot hold. The report lists each layer's quantisation error (the worst neuron's, for decays) and
 every value that had to be clipped; :func:`host_clips` counts what the host clips at run time, and
 the oracle (:func:`neuro_av.export.lava.oracle.run_fixed_plan`) what wraps or saturates on chip.
 """
@@ -41,12 +48,20 @@ from neuro_av.export.lava.oracle import (
 from neuro_av.export.lava.plan import LavaPlan
 
 from neuro_av.errors import ExportError
-from neuro_av.functional.loihi_formats import MAX_WEIGHT_MANTISSA, SILENT_FIXED, THRESHOLD_PRECISION_BITS
+from neuro_av.functional.loihi_formats import (
+    MAX_WEIGHT_MANTISSA,
+    SILENT_FIXED,
+    THRESHOLD_PRECISION_BITS,
+    WEIGHT_EXP_MAX,
+    WEIGHT_EXP_MIN,
+)
 from neuro_av.io import save_npz
 
 BIAS_MANTISSA_BITS = 13  # Lava's bias_mant register (signed)
 BIAS_EXP_MAX = 7  # Lava's bias_exp register (3 bits, unsigned)
 STATE_MAX = 2 ** (STATE_BITS - 1) - 1
+MIN_THRESHOLD_BITS = 6  # a population's scale is lowered to fit its weight exponents down to θ_max = 2^6 units
+RESOLUTION_WARN = 0.5  # a synapse whose weights rounding changes by this much (relative norm) is warned of
 READOUT_HEADROOM = 2.0  # a read-out's calibrated peak voltage uses at most half of the 24-bit state
 FORMAT = "neuro-av lava fixed-point plan 3"
 
@@ -158,9 +173,11 @@ def quantise_weights(w: np.ndarray, exp: int | None = None) -> tuple[np.ndarray,
     :func:`neuro_av.functional.loihi_fixed.mantissas` computes the same in torch, op for op."""
     if exp is None:
         peak = float(np.abs(w).max()) if w.size else 0.0
-        if peak == 0:
-            return np.zeros(w.shape, np.int64), 0
-        exp = int(np.ceil(np.log2(peak / MAX_WEIGHT_MANTISSA)))
+        if peak == 0 or not np.isfinite(peak):  # an infinite peak: quantise() names the layer
+            return np.zeros(w.shape, np.int64), 0 if peak == 0 else WEIGHT_EXP_MAX + 1
+        # small weights take the smallest exponent the register holds (fewer mantissa bits, none clipped);
+        # one above WEIGHT_EXP_MAX is returned as it is, for quantise() to refuse
+        exp = max(int(np.ceil(np.log2(peak / MAX_WEIGHT_MANTISSA))), WEIGHT_EXP_MIN)
     mant = 2 * np.rint(w / 2.0**exp / 2)
     return np.clip(mant, -MAX_WEIGHT_MANTISSA, MAX_WEIGHT_MANTISSA).astype(np.int64), exp
 
@@ -174,6 +191,74 @@ def quantise_bias(v_bias_state: np.ndarray) -> tuple[np.ndarray, int, int]:
         exp += 1
     mant = np.rint(v_bias_state / 2**exp)
     return np.clip(mant, -limit, limit).astype(np.int64), exp, int((np.abs(mant) > limit).sum())
+
+
+def _exponent_needed(w: np.ndarray) -> int | None:
+    """The exponent that puts ``w``'s largest magnitude at the top of the mantissa (None: no finite peak)."""
+    peak = float(np.abs(w).max()) if w.size else 0.0
+    return int(np.ceil(np.log2(peak / MAX_WEIGHT_MANTISSA))) if peak > 0 and np.isfinite(peak) else None
+
+
+def fit_exponents(plan, scales: dict, input_scale: dict, max_bits: int) -> dict:
+    """``scales`` with each population's lowered by the powers of two its largest incoming weight (or
+    bias) needs to fit Loihi's weight-exponent register (a recurrent weight many thresholds large: the
+    threshold keeps fewer bits), by at most ``max_bits``; a population that would need more keeps its
+    scale, and :func:`quantise` refuses it, naming the synapse."""
+    out = dict(scales)
+    for name in plan.populations:
+        needs = [e for s in plan.incoming(name)
+                 for e in (_exponent_needed(s.weight * out[name] / (input_scale[s.src] if s.graded else 1.0)),
+                           _exponent_needed(s.bias * out[name])) if e is not None]
+        excess = max(needs, default=WEIGHT_EXP_MAX) - WEIGHT_EXP_MAX
+        if 0 < excess <= max_bits:
+            out[name] = out[name] / 2.0**excess
+    return out
+
+
+def exponents_fit(frozen: dict) -> bool:
+    """Whether every weight and bias exponent of a calibration (:func:`frozen_calibration`) lies in
+    Loihi's weight-exponent register."""
+    return all(WEIGHT_EXP_MIN <= int(e) <= WEIGHT_EXP_MAX
+               for key in ("weight_exp", "bias_exp") for e in frozen.get(key, {}).values())
+
+
+def _check_exponent(plan, s, what: str, exp: int, scale: float, q_in: float, input_bits: int) -> None:
+    """Refuse an exponent outside the register: the chip cannot hold the layer, and Lava's shift by it
+    would give a silently broken network. The message names the value that drove it: the graded
+    input's range or the weights' size against the target's threshold, whichever is further from 1."""
+    if WEIGHT_EXP_MIN <= exp <= WEIGHT_EXP_MAX:
+        return
+    where = (f"fixed point: synapse {s.name} needs a {what} exponent of {exp}, outside Loihi's register "
+             f"({WEIGHT_EXP_MIN}…{WEIGHT_EXP_MAX})")
+    if exp < WEIGHT_EXP_MIN:
+        raise ExportError(f"{where}: the frozen calibration was made for other weights; export or fine-tune the run "
+                          "again")
+    p = plan.populations[s.dst]
+    top = float(np.max(p.vth)) if p.spiking else STATE_MAX / (READOUT_HEADROOM * 2**THRESHOLD_SHIFT * scale)
+    values = np.abs(s.weight if what == "weight" else s.bias)
+    ratio = float(values.max()) / top if top > 0 else np.inf
+    peak_in = (2 ** (input_bits - 1) - 1) / q_in if s.graded and what == "weight" else 1.0
+    off_by_ratio = abs(np.log10(ratio)) if np.isfinite(ratio) and ratio > 0 else np.inf
+    if abs(np.log10(peak_in)) > off_by_ratio:
+        cause = (f"the graded input {s.src} reaches {peak_in:.3g} (8-bit steps of {1 / q_in:.3g}): scale the input "
+                 "to the range of the graph's thresholds")
+    else:
+        cause = (f"its {what}s reach {float(values.max()):.3g}, {ratio:.3g} times {s.dst}'s largest "
+                 f"{'threshold' if p.spiking else 'voltage'} ({top:.3g}), even with {MIN_THRESHOLD_BITS} bits left to "
+                 f"the threshold: scale the {what}s down or the thresholds up")
+    raise ExportError(f"{where}; {cause}")
+
+
+def _resolution_warnings(plan, weights: dict, layers: dict) -> list[str]:
+    """Synapses at the smallest exponent whose weights rounding took most of (too small for the register)."""
+    out = []
+    for s in plan.synapses:
+        err = layers[s.name]["weight_rel_error"]
+        if weights[s.name].weight_exp == WEIGHT_EXP_MIN and err >= RESOLUTION_WARN:
+            out.append(f"fixed point: synapse {s.name}'s weights are below what the smallest weight exponent "
+                       f"({WEIGHT_EXP_MIN}) resolves: rounding changes them by {err:.0%}; scale the input or the "
+                       "weights up")
+    return out
 
 
 def _state(values: np.ndarray, scale: float) -> tuple[np.ndarray, int]:
@@ -239,6 +324,7 @@ def quantise(plan: LavaPlan, cfg: FixedPointConfig = FixedPointConfig(),
         scales = population_scales(plan, cfg, threshold_peak or {}, readout_peak or {})
         limit = 2 ** (cfg.input_bits - 1) - 1
         input_scale = {k: limit / max(float((input_peak or {}).get(k, 1.0)), 1e-12) for k in plan.inputs}
+        scales = fit_exponents(plan, scales, input_scale, cfg.threshold_bits - MIN_THRESHOLD_BITS)
     weights, layers = {}, {}
     for s in plan.synapses:
         scale = scales[s.dst]
@@ -246,6 +332,8 @@ def quantise(plan: LavaPlan, cfg: FixedPointConfig = FixedPointConfig(),
         w_exact = s.weight * scale / q_in
         w_int, w_exp = quantise_weights(w_exact, frozen["weight_exp"][s.name] if frozen else None)
         b_int, b_exp = quantise_weights(s.bias[:, None] * scale, frozen["bias_exp"][s.name] if frozen else None)
+        _check_exponent(plan, s, "weight", w_exp, scale, q_in, cfg.input_bits)
+        _check_exponent(plan, s, "bias", b_exp, scale, q_in, cfg.input_bits)
         weights[s.name] = FixedSynapse(w_int, w_exp, b_int[:, 0], b_exp)
         layers[s.name] = {"weight_exp": w_exp, "bias_exp": b_exp, "input_scale": q_in,
                           "weight_rel_error": _rel_error(w_exact, w_int * 2.0**w_exp),
@@ -274,7 +362,8 @@ def quantise(plan: LavaPlan, cfg: FixedPointConfig = FixedPointConfig(),
             if p.spiking else 0,
         }
     report = {"config": asdict(cfg), "frozen": frozen is not None, "scale": scales, "input_scale": input_scale, "layers": layers,
-              "state_bits": STATE_BITS, "activation_shift": ACTIVATION_SHIFT, "weight_bits": WEIGHT_BITS}
+              "state_bits": STATE_BITS, "activation_shift": ACTIVATION_SHIFT, "weight_bits": WEIGHT_BITS,
+              "warnings": _resolution_warnings(plan, weights, layers)}
     return FixedPlan(plan, scales, input_scale, weights, neurons, report, cfg.input_bits)
 
 

@@ -11,4 +11,9 @@ STATE_BITS = 24  # u and v registers
 WEIGHT_BITS = 8
 THRESHOLD_PRECISION_BITS = 17  # the vth register (unsigned)
 MAX_WEIGHT_MANTISSA = 2**WEIGHT_BITS - 2  # mixed-sign matrices lose their LSB: even values up to 254
+# A synapse's shared weight exponent (a_in = Σ w_mant << weight_exp) is Loihi's wgtExp, a 4-bit signed
+# field: -8 … 7 (nengo-loihi's discretize.py searches it from 0 down to -7). Lava's bit-accurate Dense
+# shifts by any int, so the quantiser must keep it in the register.
+WEIGHT_EXP_MIN = -8
+WEIGHT_EXP_MAX = 7
 SILENT_FIXED = 2 ** (STATE_BITS - 1 - THRESHOLD_SHIFT)  # (x << 6) exceeds every 24-bit voltage
