@@ -161,7 +161,10 @@ def dt_of(graph: nir.NIRGraph, where: str, dt_s: float | None) -> float:
     meta = getattr(graph, "metadata", None) or {}
     if dt_s is None:
         if "dt_s" not in meta:
-            raise NIRReadError(f"{where} does not record its time step: pass dt explicitly (--dt SECONDS); "
+            other = next((k for k in ("dt", "timestep", "time_step") if k in meta), None)
+            said = (f" (its metadata has {other} = {meta[other]!r}, in no stated unit; neuro-av reads dt_s, in "
+                    "seconds)") if other else ""
+            raise NIRReadError(f"{where} does not record its time step{said}: pass dt explicitly (--dt SECONDS); "
                                "the NIR paper's graphs use 1e-4 s, snnTorch's export assumes 1e-4 s")
         try:
             dt_s = float(np.asarray(meta["dt_s"]))

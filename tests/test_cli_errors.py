@@ -226,3 +226,21 @@ def test_report_of_a_folder_with_no_backends_is_one_line(tmp_path, capsys):
     (tmp_path / "report.json").write_text(json.dumps({"format": "neuro-av sim report 2", "backends": {}}))
     assert main(["report", str(tmp_path)]) == 2
     _one_line_error(capsys, "report.json holds no backend's results", "run `neuro-av sim` again")
+
+
+@pytest.mark.parametrize("meta, said", [({"dt": "abc"}, "its metadata has dt = 'abc', in no stated unit"),
+                                        ({"dt_s": "abc"}, "its metadata dt_s = 'abc' is not a number of seconds"),
+                                        ({"dt_s": -1.0}, "dt must be a positive number of seconds, got -1.0")],
+                         ids=["dt-string", "dt_s-string", "dt_s-negative"])
+def test_a_bad_time_step_in_nir_metadata_is_one_line(tmp_path, capsys, meta, said):
+    import nir
+
+    g = _lif_graph(tmp_path / "g.nir")
+    graph = nir.read(g)
+    graph.metadata = meta
+    nir.write(g, graph)
+    np.save(tmp_path / "x.npy", np.zeros((5, 2)))
+    assert main(["sim", "--nir", str(g), "--input", str(tmp_path / "x.npy"), "--out", str(tmp_path / "o")]) == 2
+    _one_line_error(capsys, "g.nir", said)
+    assert main(["plan", str(g)]) == 2
+    _one_line_error(capsys, "g.nir", said)
