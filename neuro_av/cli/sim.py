@@ -68,7 +68,7 @@ def register(sub) -> None:
 
     r = sub.add_parser("report", help="re-render report.md and report.html from DIR/report.json",
                        epilog="example: neuro-av report runs/stft/sim")
-    r.add_argument("dir", help="a `neuro-av sim --out` folder")
+    r.add_argument("dir", help="a `neuro-av sim` report folder (RUN/sim unless sim had --out)")
     r.set_defaults(handler=run_report)
 
 
