@@ -88,6 +88,8 @@ def test_export_and_sim_plan_a_spike_input_alike(tmp_path):
     simulated = json.loads((tmp_path / "sim" / "report.json").read_text())["deployment"]
     assert exported["needs"] == simulated["needs"] and exported["needs"]["graded_synapses"] == []
     assert exported["link"] == simulated["link"]
+    for b in json.loads((tmp_path / "sim" / "report.json").read_text())["backends"].values():
+        assert b["totals"]["graded_synops"] == 0 and b["synops"] > 0  # binary input: spike events, SynOps
 
 
 @pytest.mark.parametrize("binary", [True, False], ids=["spikes", "graded"])
