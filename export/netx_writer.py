@@ -26,6 +26,7 @@ What netx cannot say, and how the file says it instead:
 """
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -36,7 +37,7 @@ from neuro_av.export.lava.oracle import DECAY_UNITY
 from neuro_av.export.lava.plan import LavaPlan
 
 from neuro_av.errors import ExportError
-from neuro_av.io import atomic_path
+from neuro_av.io import write_bytes
 
 REFRACTORY_DELAY = 1  # Loihi's minimum: no refractory period beyond the spike step
 BIAS_MANTISSA_MAX = 2 ** (BIAS_MANTISSA_BITS - 1) - 1
@@ -102,7 +103,8 @@ def write_netx(plan: LavaPlan, input_name: str, path: Path, input_peak: float, i
     drive_value = 1
     path = Path(path)
     layers = []
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+    buf = io.BytesIO()  # HDF5 into memory, then one atomic write (see nir_graph.write_graph)
+    with h5py.File(buf, "w") as f:
         f.create_dataset("layer/0/type", (1,), "S10", [b"input"])
         f.create_dataset("layer/0/shape", data=np.array([plan.inputs[input_name] + 2]))
         for l, name in enumerate(order, start=1):
@@ -141,6 +143,7 @@ def write_netx(plan: LavaPlan, input_name: str, path: Path, input_peak: float, i
             layers.append({"population": name, "neurons": pop.size, "bias_neuron": not last, "scale": scale,
                            "vThMant": vth, "weight_rel_error": float(np.linalg.norm(weight[:pop.size, :matrix.shape[1]] / scale - matrix)
                                                                       / max(np.linalg.norm(matrix), 1e-30))})
+    write_bytes(buf.getvalue(), path)
     return {"input": input_name, "input_scale": input_scale, "input_bits": input_bits,
             "bias_channel": plan.inputs[input_name], "bias_channel_value": bias_value,
             "drive_channel": plan.inputs[input_name] + 1, "drive_channel_value": drive_value, "layers": layers,

@@ -21,6 +21,7 @@ Sharp edges:
 """
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -29,7 +30,7 @@ import numpy as np
 
 from neuro_av import naming
 from neuro_av.export.nir_read import NIRReadError
-from neuro_av.io import atomic_path
+from neuro_av.io import write_bytes
 
 RESET_MODE = "zero"
 INPUT_KIND = "input_kind"  # graph metadata: JSON {input node: "spikes" | "graded"}
@@ -95,9 +96,12 @@ def recorded_spike_inputs(graph: nir.NIRGraph) -> tuple[str, ...] | None:
 
 
 def write_graph(graph: nir.NIRGraph, path: Path) -> None:
-    """``nir.write`` through a temporary file, so a crash leaves no half-written graph."""
-    with atomic_path(Path(path)) as tmp:
-        nir.write(str(tmp), graph)
+    """``nir.write`` into memory, then one atomic write: a crash leaves no half-written graph, and a
+    disk that refuses the bytes (full, a file-size limit) is one line naming the file; HDF5 writing
+    to such a disk itself can crash the interpreter (a segmentation fault under ``ulimit -f``)."""
+    buf = io.BytesIO()
+    nir.write(buf, graph)
+    write_bytes(buf.getvalue(), Path(path))
 
 
 def chain_graph(graph: nir.NIRGraph, input_node: str) -> nir.NIRGraph:

@@ -57,7 +57,10 @@ def disk_error(path: Path, exc: OSError) -> WriteError | None:
     """The one-line error for ``exc`` raised while writing ``path``, or None when it is not a disk's refusal."""
     if exc.errno not in DISK_ERRORS:
         return None
-    return WriteError(exc.errno, f"cannot write {path}: {os.strerror(exc.errno)}; {DISK_ERRORS[exc.errno]}")
+    path = Path(path)  # named as the user will find it: an atomic_path temporary by its target's name
+    target = re.match(r"^\.(.+)\.tmp-\d+", path.name)
+    public = path.with_name(target.group(1)) if target else path
+    return WriteError(exc.errno, f"cannot write {public}: {os.strerror(exc.errno)}; {DISK_ERRORS[exc.errno]}")
 
 
 @contextlib.contextmanager

@@ -27,7 +27,16 @@ import sys
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from neuro_av.io import LOCK, MARKER, check_claim, claim_folder, disk_error, folder_lock, remove_stale_temporaries
+from neuro_av.io import (
+    LOCK,
+    MARKER,
+    WriteError,
+    check_claim,
+    claim_folder,
+    disk_error,
+    folder_lock,
+    remove_stale_temporaries,
+)
 from neuro_av.signals import deferred, exit_status
 
 PUBLISHED: list[Path] = []  # folders this process has published into (for the line after an interrupt)
@@ -48,7 +57,10 @@ def output_folder(folder: Path, command: str, owned: Callable[[Path], Iterable[s
             claim_folder(folder, command, (), force=force, adopt=adopt)
             remove_stale_temporaries(folder)
             _disk(folder, _fresh, stage)
-            yield stage
+            try:
+                yield stage
+            except WriteError as exc:  # named where the user will look: in the folder, not the private stage
+                raise WriteError(exc.errno, str(exc).replace(f"{stage}{os.sep}", f"{folder}{os.sep}")) from None
             with deferred():
                 _disk(folder, _publish, stage, folder, set(owned(folder)), last)
                 published = True

@@ -221,3 +221,43 @@ def test_batch_size_one_is_refused_before_work(synth, tmp_path, capsys):
                  "--no-progress"]) == 2
     _one_line(capsys, "batch_size=1", "BatchNorm", "--set batch_size=2")
     assert not out.exists()
+
+
+def _tiny_nir(folder: Path) -> tuple[Path, Path]:
+    """A NIR graph Input(2) → Affine → LIF(3) → Output and a 20-step input for it."""
+    import nir
+
+    n = 3
+    nodes = {"input": nir.Input(input_type=np.array([2])), "fc": nir.Affine(weight=np.ones((n, 2)), bias=np.zeros(n)),
+             "lif": nir.LIF(tau=np.full(n, 1e-3), r=np.ones(n), v_leak=np.zeros(n), v_threshold=np.ones(n)),
+             "output": nir.Output(output_type=np.array([n]))}
+    nir.write(folder / "g.nir", nir.NIRGraph(nodes=nodes, edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")]))
+    np.save(folder / "x.npy", np.random.default_rng(0).random((20, 2)))
+    return folder / "g.nir", folder / "x.npy"
+
+
+def _sim_nir(graph, x, out):
+    return [sys.executable, "-m", "neuro_av", "sim", "--nir", str(graph), "--input", str(x), "--dt", "1e-4",
+            "--backend", "reference", "--out", str(out), "--no-progress"]
+
+
+@pytest.mark.parametrize("fault", ["ulimit", "full", "read-only"])
+def test_sim_on_a_disk_that_refuses_is_one_line_naming_the_report_and_leaves_nothing(tmp_path, fault):
+    graph, x = _tiny_nir(tmp_path)
+
+    def limit():  # ulimit -f 32 (32 KiB): report.html is larger
+        resource.setrlimit(resource.RLIMIT_FSIZE, (32 << 10, 32 << 10))
+
+    said = {"ulimit": "File too large; the file-size limit (ulimit -f)", "full": "No space left on device",
+            "read-only": "Read-only file system"}[fault]
+    with contextlib.ExitStack() as stack:
+        if fault == "ulimit":
+            out, pre = tmp_path / "o", limit
+        else:
+            out, pre = stack.enter_context(_tmpfs(tmp_path / "disk", "ro,size=64k" if fault == "read-only"
+                                                   else "size=64k")) / "o", None
+        proc = subprocess.run(_sim_nir(graph, x, out), preexec_fn=pre, capture_output=True, text=True, cwd=REPO)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+        line = proc.stderr.strip().splitlines()[-1]
+        assert f"cannot write {out}" in line and said in line and ".tmp-" not in line, line
+        assert not out.exists()

@@ -57,3 +57,24 @@ def test_export_json_prints_the_fidelity_alone(tiny_runs, tmp_path, capsys):
 def test_export_errors_name_the_problem(tmp_path, capsys):
     assert main(["export", str(tmp_path)]) == 2
     assert "checkpoint.pt" in capsys.readouterr().err
+
+
+def test_export_under_a_file_size_limit_is_one_line_and_leaves_nothing(tiny_runs, tmp_path):
+    """ulimit -f 4 (4 KiB): snn.nir is larger; the line names the file where the user will look for it."""
+    import resource
+    import subprocess
+    import sys
+
+    from helpers import REPO
+
+    out = tmp_path / "e"
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4 << 10, 4 << 10))
+
+    proc = subprocess.run([sys.executable, "-m", "neuro_av", "export", str(tiny_runs["stft"]), "--target", "nir",
+                           "--out", str(out)], preexec_fn=limit, capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    line = proc.stderr.strip().splitlines()[-1]
+    assert f"cannot write {out}/" in line and "File too large; the file-size limit (ulimit -f)" in line, line
+    assert ".tmp-" not in line and not out.exists()
