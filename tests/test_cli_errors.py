@@ -244,3 +244,22 @@ def test_a_bad_time_step_in_nir_metadata_is_one_line(tmp_path, capsys, meta, sai
     _one_line_error(capsys, "g.nir", said)
     assert main(["plan", str(g)]) == 2
     _one_line_error(capsys, "g.nir", said)
+
+
+def test_sim_and_plan_on_an_ascii_console_get_no_encoding_error(tmp_path):
+    """The console lines carry µJ, θ and →: an ASCII console gets '?' for them, not a UnicodeEncodeError."""
+    import os
+    import subprocess
+    import sys
+
+    from helpers import REPO
+
+    g = _lif_graph(tmp_path / "g.nir")
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((20, 2)))
+    env = {**os.environ, "LC_ALL": "C", "PYTHONIOENCODING": "ascii"}
+    for argv in (["plan", str(g), "--dt", "1e-4"],
+                 ["sim", "--nir", str(g), "--input", str(tmp_path / "x.npy"), "--dt", "1e-4", "--backend", "reference",
+                  "--out", str(tmp_path / "o"), "--no-progress"]):
+        done = subprocess.run([sys.executable, "-m", "neuro_av", *argv], capture_output=True, cwd=REPO, env=env)
+        assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr[-2000:]
+        assert b"?" in done.stdout and max(done.stdout) < 128
