@@ -36,7 +36,7 @@ from neuro_av.export.nir_read import (
     repair_neuron,
 )
 from neuro_av.export.plan import SILENT_FLOAT, Plan, Population, Synapse
-from neuro_av.memory import GIB, available_bytes
+from neuro_av import memory
 
 READOUT_NODES = (nir.CubaLI, nir.LI)
 SPIKING_NODES = (nir.CubaLIF, nir.LIF, nir.IF)
@@ -287,12 +287,13 @@ def _check_memory(name: str, entries: int) -> None:
     """Refuse a dense matrix of ``entries`` float64 before building it: beyond ``DENSE_LIMIT_BYTES``,
     or beyond the memory available now for the ``DENSE_COPIES`` a composition holds at once."""
     need = entries * 8
-    have = available_bytes()
+    have = memory.available_bytes()
     if need > DENSE_LIMIT_BYTES or need * DENSE_COPIES > have:
-        raise MemoryNeedError(f"NIR node {name}: needs {need * DENSE_COPIES / GIB:.1f} GiB for its dense weights "
+        gib = memory.GIB
+        raise MemoryNeedError(f"NIR node {name}: needs {need * DENSE_COPIES / gib:.1f} GiB for its dense weights "
                               f"({entries:,} values, {DENSE_COPIES} copies while composed); this machine has "
-                              f"{have / GIB:.1f} GiB available, and neuro-av builds at most "
-                              f"{DENSE_LIMIT_BYTES / GIB:.0f} GiB of weights per synapse; split the layer")
+                              f"{have / gib:.1f} GiB available, and neuro-av builds at most "
+                              f"{DENSE_LIMIT_BYTES / gib:.0f} GiB of weights per synapse; split the layer")
 
 
 def compile_graph(graph: nir.NIRGraph, dt_s: float, notices: list[str] | None = None) -> Plan:

@@ -195,6 +195,11 @@ def test_a_graph_too_large_for_memory_is_refused_before_allocating(tmp_path, cap
                  "--out", str(tmp_path / "o")]) == 2
     _one_line_error(capsys, "needs 7.5 GiB for the reference's record of 1 clip(s) × 1,000 steps × 1,000,000 neurons",
                     "this machine has 4.0 GiB available", "--limit")
+    monkeypatch.setattr(memory, "available_bytes", lambda: 100 << 20)  # a 3,000² Affine on a machine with 100 MiB
+    square = _lif_graph(tmp_path / "square.nir", n=3000, width=3000, weight=np.zeros((3000, 3000), np.float32))
+    assert main(["plan", str(square), "--dt", "1e-4"]) == 2
+    _one_line_error(capsys, "NIR node fc: needs 0.2 GiB for its dense weights (9,000,000 values",
+                    "this machine has 0.1 GiB available", "split the layer")
 
 
 def test_an_input_that_drives_a_weight_exponent_off_the_chip_is_one_line(tmp_path, capsys):
@@ -263,3 +268,15 @@ def test_sim_and_plan_on_an_ascii_console_get_no_encoding_error(tmp_path):
         done = subprocess.run([sys.executable, "-m", "neuro_av", *argv], capture_output=True, cwd=REPO, env=env)
         assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr[-2000:]
         assert b"?" in done.stdout and max(done.stdout) < 128
+
+
+@pytest.mark.parametrize("figure", ["NaN", "Infinity", "-1"])
+def test_an_energy_table_with_a_figure_that_is_not_a_finite_energy_is_one_line(tmp_path, capsys, figure):
+    table = tmp_path / "table.json"
+    table.write_text('{"name": "X", "source": "s", "synop_pj": %s, "neuron_update_pj": 1, "spike_pj": 1}' % figure)
+    g = _lif_graph(tmp_path / "g.nir")
+    np.save(tmp_path / "x.npy", np.zeros((5, 2)))
+    assert main(["sim", "--nir", str(g), "--input", str(tmp_path / "x.npy"), "--dt", "1e-4", "--energy-table",
+                 str(table), "--out", str(tmp_path / "o")]) == 2
+    _one_line_error(capsys, "table.json", "synop_pj must be a finite number of pJ")
+    assert not (tmp_path / "o" / "report.json").exists()
