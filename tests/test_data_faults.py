@@ -58,6 +58,20 @@ def test_feature_file_holding_strings_is_one_line(ds, tmp_path, capsys):
     assert not (tmp_path / "r" / "config.json").exists()  # refused before the run folder was written
 
 
+def test_temporal_features_holding_complex_values_are_one_line(tmp_path, capsys):
+    import pickle
+
+    from neuro_av.data.safe_pickle import load_pickle
+
+    write_dataset(tmp_path, "Bad", SPL, layout="temporal")
+    f = tmp_path / "Bad" / AUDIO / "Bowling.pkl"
+    obj = load_pickle(f)
+    obj["features"] = [np.asarray(c) + 1j for c in obj["features"]]  # float32 would keep the real part only
+    f.write_bytes(pickle.dumps(obj))
+    assert main(_train(tmp_path, tmp_path / "r", *SMALL_DIMS)) == 2
+    _one_line(capsys, str(f), "'features' must hold [T, dim] arrays of numbers (they hold complex values)")
+
+
 def test_wrong_feature_dimension_names_file_expected_and_found(ds, tmp_path, capsys):
     assert main(_train(tmp_path, tmp_path / "r")) == 2  # avca expects 512-d features; these are 6-d
     _one_line(capsys, "Archery.h5", "audio features are 6-dimensional, the model expects 512", "--set audio_dim=6")

@@ -149,6 +149,8 @@ def read_class_file(path: Path, layout: str) -> tuple[list[np.ndarray], list[str
         if not isinstance(obj, dict) or "features" not in obj or "video_names" not in obj:
             raise DataError(f"{path}: expected a dict with 'features' and 'video_names'")
         try:
+            if any(np.iscomplexobj(c) for c in obj["features"]):  # float32 would drop the imaginary part
+                raise TypeError("they hold complex values")
             clips = [np.asarray(c, dtype=np.float32) for c in obj["features"]]
         except (TypeError, ValueError) as exc:
             raise DataError(f"{path}: 'features' must hold [T, dim] arrays of numbers ({exc})") from None
