@@ -24,6 +24,7 @@ from pathlib import Path
 import nir
 import numpy as np
 
+from neuro_av.data.paths import path_problem
 from neuro_av.errors import ExportError
 
 NEURON_PARAMS = {
@@ -51,10 +52,9 @@ def array(value) -> np.ndarray:
 def read_file(path: Path) -> nir.NIRGraph:
     """The graph in a NIR file without ``nir.read``'s type inference; a one-line error otherwise."""
     path = Path(path)
-    if not path.exists():
-        raise NIRReadError(f"NIR graph {path} does not exist")
-    if not path.is_file():
-        raise NIRReadError(f"NIR graph {path} is not a file")
+    problem = path_problem(path)
+    if problem:  # a link loop, a dangling link or a folder named as such, not as missing
+        raise NIRReadError(f"NIR graph {path} {'does not exist' if problem == 'is missing' else problem}")
     try:
         return nir.read(str(path), type_check=False)
     except Exception as exc:  # h5py and nir raise OSError, KeyError, ValueError, AssertionError … for foreign files

@@ -280,3 +280,25 @@ def test_an_energy_table_with_a_figure_that_is_not_a_finite_energy_is_one_line(t
                  str(table), "--out", str(tmp_path / "o")]) == 2
     _one_line_error(capsys, "table.json", "synop_pj must be a finite number of pJ")
     assert not (tmp_path / "o" / "report.json").exists()
+
+
+@pytest.mark.parametrize("fault, said", [("loop", "is a symbolic link loop"),
+                                         ("dangling", "is a dangling symbolic link"),
+                                         ("folder", "is a folder, not a file")])
+def test_a_graph_input_or_profile_that_is_a_broken_link_or_a_folder_is_named_as_such(tmp_path, capsys, fault, said):
+    g = _lif_graph(tmp_path / "g.nir")
+    np.save(tmp_path / "x.npy", np.zeros((5, 2)))
+    bad = tmp_path / "bad.json"
+    if fault == "loop":
+        bad.symlink_to(bad.name)
+    elif fault == "dangling":
+        bad.symlink_to(tmp_path / "gone")
+    else:
+        bad.mkdir()
+    base = ["--dt", "1e-4", "--out", str(tmp_path / "o")]
+    for argv, what in ([["sim", "--nir", str(bad), "--input", str(tmp_path / "x.npy"), *base], "NIR graph"],
+                       [["sim", "--nir", str(g), "--input", str(bad), *base], "input file"],
+                       [["sim", "--nir", str(g), "--input", str(tmp_path / "x.npy"), "--hardware", str(bad), *base],
+                        "hardware profile"]):
+        assert main(argv) == 2
+        _one_line_error(capsys, f"{what} {bad} {said}")

@@ -29,6 +29,7 @@ import json
 import math
 from pathlib import Path
 
+from neuro_av.data.paths import path_problem
 from neuro_av.errors import NeuroAVError
 
 HERE = Path(__file__).resolve().parent
@@ -49,8 +50,10 @@ class HardwareProfileError(NeuroAVError, ValueError):
 
 
 def _read(path: Path, what: str):
-    if not path.is_file():
-        raise HardwareProfileError(f"{what} {path} does not exist (built-in profiles: {', '.join(BUILTIN)})")
+    problem = path_problem(path)
+    if problem:
+        said = "does not exist" if problem == "is missing" else problem
+        raise HardwareProfileError(f"{what} {path} {said} (built-in profiles: {', '.join(BUILTIN)})")
     try:
         return json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

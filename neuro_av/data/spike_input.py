@@ -7,14 +7,16 @@ from pathlib import Path
 
 import numpy as np
 
+from neuro_av.data.paths import path_problem
 from neuro_av.errors import ConfigError, DataError
 
 
 def load_input(path: Path, width: int, columns: str | None = None, owner: str = "network") -> np.ndarray:
     """(B, T, N) input from .npy ([T, N] or [B, T, N]) or .csv (rows = steps; ``columns`` picks some)."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"input file {path} does not exist")
+    problem = path_problem(path)
+    if problem:
+        raise DataError(f"input file {path} {'does not exist' if problem == 'is missing' else problem}")
     try:
         if path.suffix == ".npy":
             x = np.load(path, allow_pickle=False)
