@@ -34,6 +34,7 @@ import torch
 from neuro_av.export.lava.plan import Record
 
 from neuro_av import naming
+from neuro_av.data.paths import path_problem
 from neuro_av.errors import ExportError
 
 CHAIN = "net"
@@ -65,8 +66,9 @@ def load_user_module(spec: str) -> torch.nn.Module:
         raise NorseModuleError(f"--module {spec!r}: expected FILE.py:NAME (NAME a module or a function returning one)")
     file, name = spec.rsplit(":", 1)
     path = Path(file)
-    if not path.is_file():
-        raise NorseModuleError(f"--module {spec}: {path} does not exist")
+    problem = path_problem(path)
+    if problem:
+        raise NorseModuleError(f"--module {spec}: {path} {'does not exist' if problem == 'is missing' else problem}")
     mod_name = f"neuro_av_user_{abs(hash(str(path.resolve())))}"
     loader = importlib.util.spec_from_file_location(mod_name, path)
     user = importlib.util.module_from_spec(loader)
