@@ -275,3 +275,10 @@ def test_sim_on_a_disk_that_refuses_is_one_line_naming_the_report_and_leaves_not
         line = proc.stderr.strip().splitlines()[-1]
         assert f"cannot write {out}" in line and said in line and ".tmp-" not in line, line
         assert not out.exists()
+
+
+def test_a_w2v_csv_that_is_not_utf8_is_one_line(ds, tmp_path, capsys):
+    (csv_file,) = (ds / "class-split").glob("*_w2v_class_names.csv")
+    csv_file.write_bytes(b"\xb6\xa9\x00 not text")
+    assert main(_train(tmp_path, tmp_path / "r", *SMALL_DIMS)) == 2
+    _one_line(capsys, str(csv_file), "not a UTF-8 csv")

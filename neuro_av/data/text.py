@@ -58,11 +58,15 @@ def read_name_map(path: Path | None) -> dict[str, str]:
     if path is None or path_problem(Path(path)) == "is missing":
         return {}
     require(Path(path), "w2v class-name csv")
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        if reader.fieldnames is None or not {"original", "manual"} <= set(reader.fieldnames):
-            raise DataError(f"{path}: needs the columns 'original' and 'manual', found {reader.fieldnames}")
-        return {row["original"].strip(): row["manual"].strip() for row in reader}
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            if reader.fieldnames is None or not {"original", "manual"} <= set(reader.fieldnames):
+                raise DataError(f"{path}: needs the columns 'original' and 'manual', found {reader.fieldnames}")
+            rows = [((row["original"] or "").strip(), (row["manual"] or "").strip()) for row in reader]
+            return {o: m for o, m in rows if o and m}  # a short row maps nothing (the class keeps its own name)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path}: not a UTF-8 csv ({exc}); download the benchmark's class-split folder again") from None
 
 
 def align_text(classes: list[str] | tuple[str, ...], text: dict[str, np.ndarray], name_map: dict[str, str],
