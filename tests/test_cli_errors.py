@@ -302,3 +302,13 @@ def test_a_graph_input_or_profile_that_is_a_broken_link_or_a_folder_is_named_as_
                         "hardware profile"]):
         assert main(argv) == 2
         _one_line_error(capsys, f"{what} {bad} {said}")
+
+
+def test_an_out_that_is_a_file_is_one_line_and_the_file_is_kept(tmp_path, capsys):
+    g = _lif_graph(tmp_path / "g.nir")
+    np.save(tmp_path / "x.npy", np.zeros((5, 2)))
+    out = tmp_path / "notes.txt"
+    out.write_text("mine")
+    assert main(["sim", "--nir", str(g), "--input", str(tmp_path / "x.npy"), "--dt", "1e-4", "--out", str(out)]) == 2
+    _one_line_error(capsys, f"--out {out} is a file: choose a folder")
+    assert out.read_text() == "mine"
