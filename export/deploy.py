@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import textwrap
+from neuro_av import console
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -113,7 +113,7 @@ def firing_rates(spikes: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, f
 
 def log_warning(log: Callable[[str], None], warning: str, who: str = "export") -> None:
     """``warning`` as one console entry, wrapped within 100 columns."""
-    log("\n".join(textwrap.wrap(f"{who}: warning: {warning}", 100, subsequent_indent="  ")))
+    log("\n".join(console.wrap(f"{who}: warning: {warning}", 100, subsequent_indent="  ")))
 
 
 def write_branch_graphs(graph: nir.NIRGraph, out_dir: Path, spike_inputs=()) -> list[dict]:
@@ -423,7 +423,7 @@ def ensure_export(run: Run, needs: tuple[str, ...], log: Callable[[str], None] =
         except OutputError:
             raise ExportError(f"{run.export_dir} must be re-exported ({why}) but holds files `neuro-av export` did "
                               f"not write: move them away, or run `neuro-av export {run.run_dir} --force`") from None
-        log("\n".join(textwrap.wrap(f"sim: {why}; exporting ({', '.join(targets)}) first", 100,
+        log("\n".join(console.wrap(f"sim: {why}; exporting ({', '.join(targets)}) first", 100,
                                    subsequent_indent="  ")))
         with export_folder(run.export_dir, what="the export folder") as stage:
             _export_run(run, targets, stage, check_clips, log, ())

@@ -176,8 +176,21 @@ def main(argv: list[str] | None = None) -> int:
         run = load_run(run_dir)
         write_shard(run_shard(run, load_branch(run.export_dir), opts), folder)
     except KeyboardInterrupt as exc:  # the parent, interrupted too, says so
+        _deaf()
         return exit_status(exc)
+    _deaf()
     return 0
+
+
+def _deaf() -> None:
+    """On its way out a worker ignores SIGINT and SIGTERM: the parent's SIGTERM (it stops workers it
+    was interrupted with) would otherwise land in an exit handler and print 'Exception ignored'."""
+    import signal
+
+    from neuro_av.signals import INTERRUPTS
+
+    for sig in INTERRUPTS:
+        signal.signal(sig, signal.SIG_IGN)
 
 
 if __name__ == "__main__":

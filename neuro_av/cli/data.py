@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import textwrap
+from neuro_av import console
 
 from neuro_av.cli.train import FEATURES_HELP, LAYOUT_HELP
 
@@ -97,8 +97,8 @@ def run_inspect(args) -> int:
             print(f"  text: {tx['vectors']} vectors of dim {tx['dim']}; legacy_avca alignment gives "
                   f"{tx['legacy_avca_differs']} classes another class's vector")
         for note in report["notices"]:
-            print(textwrap.fill(f"notice (handled): {note}", 100, initial_indent="  ", subsequent_indent="    "))
+            print(console.fill(f"notice (handled): {note}", 100, initial_indent="  ", subsequent_indent="    "))
         print(f"problems ({len(report['problems'])}):" if report["problems"] else "no problems found")
         for prob in report["problems"]:
-            print(textwrap.fill(f"- {prob}", 100, initial_indent="  ", subsequent_indent="    "))
+            print(console.fill(f"- {prob}", 100, initial_indent="  ", subsequent_indent="    "))
     return 1 if report["problems"] else 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import textwrap
+from neuro_av import console
 from pathlib import Path
 
 from neuro_av.data.spike_input import check_dt
@@ -126,7 +126,7 @@ def fidelity_lines(fid: dict) -> list[str]:
             chains.append(f"{chain} {c['agreement']:.2%}" if c.get("written") else
                           f"{chain} not written ({c.get('reason', 'no reason recorded')})")
         overall = f"{netx['agreement']:.2%}, " if netx.get("agreement") is not None else ""
-        lines += textwrap.wrap(f"netx (static thresholds) vs the float model with θ_0: spike agreement {overall}"
+        lines += console.wrap(f"netx (static thresholds) vs the float model with θ_0: spike agreement {overall}"
                                + ", ".join(chains), 100, initial_indent="  ", subsequent_indent="    ")
     onnx = fid.get("onnx_max_abs_diff")
     if onnx:

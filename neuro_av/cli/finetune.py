@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import argparse
-import textwrap
+from neuro_av import console
 
 
 def register(sub) -> None:
@@ -42,7 +42,7 @@ def run_finetune(args) -> int:
                      command=command_line(getattr(args, "argv", None)))
     print(summary_line(m["model"], m["dataset"], m, f"{args.out}/metrics.json"))
     src, before = m["finetune"]["source_float_test"], m["finetune"]["source_fixed_point_test"]
-    print(textwrap.fill(f"{args.run} on test: float HM {src['HM']:.2f} ZSL {src['ZSL']:.2f}; deployed in fixed "
+    print(console.fill(f"{args.run} on test: float HM {src['HM']:.2f} ZSL {src['ZSL']:.2f}; deployed in fixed "
                         f"point without fine-tuning HM {before['HM']:.2f} ZSL {before['ZSL']:.2f}; fine-tuned (this "
                         f"run, in fixed point) HM {m['HM']:.2f} ZSL {m['ZSL']:.2f} ({m['train_seconds']:.0f} s)",
                         100, initial_indent="  ", subsequent_indent="    "))

@@ -44,7 +44,7 @@ def load_hardware(specs: list[str]) -> tuple:
 
 
 def run_plan(args) -> int:
-    import textwrap
+    from neuro_av import console
 
     from neuro_av.export.deployment import DEFAULT_TARGETS, deployment_plan
     from neuro_av.export.deployment_text import plural, summary
@@ -72,14 +72,14 @@ def run_plan(args) -> int:
         print(json.dumps({**dep, "export_warnings": warnings} if source.is_dir() else dep, indent=1, default=float))
     else:
         net = dep["network"]
-        for line in textwrap.wrap(f"deployment plan of {source}: {plural(net['neurons'], 'neuron')} in "
+        for line in console.wrap(f"deployment plan of {source}: {plural(net['neurons'], 'neuron')} in "
                                   f"{plural(net['populations'], 'population')}, {plural(net['synapses'], 'synapse')}",
                                   100, subsequent_indent="  "):
             print(line)
         for line in summary(dep, populations=True, width=98):
             print(f"  {line}")
         for w in warnings:
-            print(textwrap.fill(f"warning (from the export): {w}", 100, subsequent_indent="  "))
+            print(console.fill(f"warning (from the export): {w}", 100, subsequent_indent="  "))
     return 0
 
 

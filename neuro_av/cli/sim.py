@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import textwrap
+from neuro_av import console
 from pathlib import Path
 
 from neuro_av.data.spike_input import check_dt
@@ -211,7 +211,7 @@ def _print_fidelity(report: dict) -> None:
               + (", ".join(f"{n} {'yes' if ok else 'NO'}" for n, ok in same.items()) or "whole test split only"))
     search = (report.get("quantisation") or {}).get("search")
     if search:
-        print("\n".join(textwrap.wrap(f"fixed point chosen by spike Dice on the input ({search['candidates']} "
+        print("\n".join(console.wrap(f"fixed point chosen by spike Dice on the input ({search['candidates']} "
                                      f"candidates): Dice {search['rule_dice']:.4f} by the fixed rule, "
                                      f"{search['chosen_dice']:.4f} chosen", 100, initial_indent="  ",
                                      subsequent_indent="    ")))
@@ -257,7 +257,7 @@ def print_summary(report: dict, paths: dict) -> None:
     priced = priced_profiles(report)
     for line in backend_table(report, priced):
         print(line)
-    print("\n".join(textwrap.wrap(f"(per clip; agreement: spike bins equal to the reference, {ref}; SynOps: spike "
+    print("\n".join(console.wrap(f"(per clip; agreement: spike bins equal to the reference, {ref}; SynOps: spike "
                                  "events × fan-out; graded: non-zero graded input values × fan-out)", 100,
                                  initial_indent="  ", subsequent_indent="   ", break_on_hyphens=False)))
     not_priced = next(iter(report["backends"].values()))["energy"].get("not_priced", {})
@@ -265,12 +265,12 @@ def print_summary(report: dict, paths: dict) -> None:
               + ", ".join(f"{name}: {t}" for name, t in priced.items()) + ")"
               + "".join(f"; not priced: {name} ({n['title']}), no per-operation energies in its profile"
                         for name, n in not_priced.items()))
-    print("\n".join(textwrap.wrap(energy, 100, initial_indent="  ", subsequent_indent="    ")))
+    print("\n".join(console.wrap(energy, 100, initial_indent="  ", subsequent_indent="    ")))
     _print_fidelity(report)
     for w in report.get("warnings", []):
-        print("\n".join(textwrap.wrap(f"warning: {w}", 100, initial_indent="  ", subsequent_indent="    ")))
+        print("\n".join(console.wrap(f"warning: {w}", 100, initial_indent="  ", subsequent_indent="    ")))
     for caveat in energy_caveats(report, detail=False):
-        print("\n".join(textwrap.wrap(f"note: {caveat}", 100, initial_indent="  ", subsequent_indent="    ")))
+        print("\n".join(console.wrap(f"note: {caveat}", 100, initial_indent="  ", subsequent_indent="    ")))
     if report.get("deployment"):
         from neuro_av.export.deployment_text import summary
 
@@ -278,7 +278,7 @@ def print_summary(report: dict, paths: dict) -> None:
             print(f"  plan: {line}")
     for name, b in report["backends"].items():
         for layer, r in b.get("readout_vs_reference", {}).items():
-            print("\n".join(textwrap.wrap(f"{name:<11} read-out {layer}: largest voltage difference from {ref} "
+            print("\n".join(console.wrap(f"{name:<11} read-out {layer}: largest voltage difference from {ref} "
                                          f"{r['max_abs_diff']:.3g}, arg-max neuron as {ref}'s on "
                                          f"{r['argmax_agreement']:.2%} of steps", 100, initial_indent="  ",
                                          subsequent_indent="    ")))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import textwrap
+from neuro_av import console
 
 FEATURES_HELP = "feature kind: main (SeLaVi, per second) or cls (C3D / VGGish); default main"
 LAYOUT_HELP = ("feature files: averaged (AVCA .h5, T = 1), temporal (TCaF .pkl, per step) or auto "
@@ -89,7 +89,7 @@ def run_train(args) -> int:
     if "snn_synops" in c:
         line += (f", spiking branch: {c['snn_first_layer_macs'] / 1e6:.2f} M first-layer MACs + "
                  f"{c['snn_synops'] / 1e3:.1f} k SynOps (spike events) per clip")
-    print(textwrap.fill(line, 100, initial_indent="  ", subsequent_indent="    "))
+    print(console.fill(line, 100, initial_indent="  ", subsequent_indent="    "))
     return 0
 
 
