@@ -94,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args) -> int:
+    from neuro_av.signals import exit_status, raise_on_sigterm
+
+    raise_on_sigterm()  # SIGTERM ends every command as Ctrl-C does: its clean-up runs, exit 143
     try:
         status = int(args.handler(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
@@ -109,10 +112,10 @@ def _run(args) -> int:
             raise
         print(f"neuro-av {args.command}: error: {mapped}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Terminated)
         hint = " — completed epochs are kept; run the same command with --resume" if args.command == "train" else ""
         print(f"neuro-av {args.command}: interrupted{hint}", file=sys.stderr)
-        return 130
+        return exit_status(exc)
 
 
 if __name__ == "__main__":

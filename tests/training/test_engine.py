@@ -97,6 +97,28 @@ def test_resume_after_kill_gives_the_uninterrupted_metrics(small_data, tmp_path)
         assert a[key] == b[key], key
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signalled_train_says_so_keeps_its_epochs_and_leaves_no_temporary_file(small_data, tmp_path, sig):
+    out = tmp_path / "signalled"
+    proc = subprocess.Popen(_train_cmd(small_data, out, extra=["--epochs", "5"]), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, cwd=REPO, start_new_session=True)
+    t0 = time.monotonic()
+    while not (out / "state.pt").exists():  # the first epoch is done
+        assert proc.poll() is None and time.monotonic() - t0 < 240, proc.stderr.read()
+        time.sleep(0.02)
+    os.killpg(proc.pid, sig)  # as a terminal or a job scheduler does
+    t0 = time.monotonic()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + sig and time.monotonic() - t0 < 5.0, err
+    assert err.strip().splitlines()[-1] == ("neuro-av train: interrupted — completed epochs are kept; run the same "
+                                            "command with --resume")
+    assert not [p.name for p in out.iterdir() if ".tmp" in p.name]
+    done = subprocess.run(_train_cmd(small_data, out, extra=["--epochs", "5", "--resume"]), capture_output=True,
+                          text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+
+
 def test_refuses_to_overwrite_or_resume_nothing(small_data, tmp_path, capsys):
     out = tmp_path / "r"
     assert main(["train", "--model", "avca", "--data", str(small_data), "--out", str(out), "--resume", *SMALL]) == 2
