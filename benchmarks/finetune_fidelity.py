@@ -9,7 +9,8 @@ For each model and seed, with the commands a user types (``neuro-av train``, ``f
 - the fine-tuned run deployed: lava-fixed HM/ZSL, its Dice against the fine-tuned model's own
   forward (torch-fixed; 1.0 by construction) and against that model's float reference, and
   whether lava-fixed's S/U/HM/ZSL equal the fine-tuned run's ``metrics.json``;
-- the cost: training and fine-tuning seconds (wall clock, this machine).
+- the cost: training and fine-tuning seconds (wall clock, the machine in the JSON; with ``--reuse``, a
+  step found done is not run again and its seconds are read from its folder's timestamped train.log).
 
     .venv/bin/python benchmarks/finetune_fidelity.py [--models stft mdft] [--seeds 0 1 2] [--epochs 3]
         [--work /tmp/neuro-av-finetune-bench] [--out benchmarks/results/finetune_fidelity.json]
@@ -61,24 +62,45 @@ def _accuracy(d: dict) -> dict:
     return {k: round(d[k], 4) for k in ("S", "U", "HM", "ZSL")}
 
 
-def measure(model: str, seed: int, data: Path, work: Path, epochs: int, sets: list[str]) -> dict:
+def _logged_seconds(run: Path) -> float:
+    """Wall clock from the first to the last timestamped line of RUN/train.log (a step reused)."""
+    from datetime import datetime
+
+    stamps = [datetime.strptime(line[:19], "%Y-%m-%d %H:%M:%S") for line in (run / "train.log").read_text().splitlines()
+              if line[:4].isdigit()]
+    return (stamps[-1] - stamps[0]).total_seconds()
+
+
+def _step(done: Path, reuse: bool, run: Path | None, *args: str) -> float | None:
+    """Run ``neuro-av ARGS`` unless ``reuse`` and its output ``done`` exists; its seconds (from the
+    run's log when reused and ``run`` is given)."""
+    if reuse and done.is_file():
+        return _logged_seconds(run) if run is not None else None
+    return _cli(*args)
+
+
+def measure(model: str, seed: int, data: Path, work: Path, epochs: int, sets: list[str], reuse: bool = False) -> dict:
     tag = "".join(f"-{s.replace('=', '')}" for s in sets)
     run, tuned = work / f"{model}-s{seed}{tag}", work / f"{model}-s{seed}{tag}-q"
-    train_s = _cli("train", "--model", model, "--data", str(data), "--out", str(run), "--set", f"seed={seed}",
-                   *[a for s in sets for a in ("--set", s)], "--no-progress", "--force")
+    train_s = _step(run / "metrics.json", reuse, run, "train", "--model", model, "--data", str(data), "--out", str(run),
+                    "--set", f"seed={seed}", *[a for s in sets for a in ("--set", s)], "--no-progress", "--force")
     sim_src = run / "sim-fixed"
-    _cli("sim", str(run), "--backend", "lava-fixed", "--out", str(sim_src), "--no-progress", "--save-spikes")
-    finetune_s = _cli("finetune", str(run), "--out", str(tuned), "--epochs", str(epochs), "--no-progress", "--force")
+    _step(sim_src / "report.json", reuse, None, "sim", str(run), "--backend", "lava-fixed", "--out", str(sim_src),
+          "--no-progress", "--save-spikes")
+    finetune_s = _step(tuned / "metrics.json", reuse, tuned, "finetune", str(run), "--out", str(tuned), "--epochs",
+                       str(epochs), "--no-progress", "--force")
     sim_ft = tuned / "sim-fixed"
-    _cli("sim", str(tuned), "--backend", "lava-fixed", "--backend", "torch-fixed", "--out", str(sim_ft), "--no-progress",
-         "--save-spikes")
+    _step(sim_ft / "report.json", reuse, None, "sim", str(tuned), "--backend", "lava-fixed", "--backend", "torch-fixed",
+          "--out", str(sim_ft), "--no-progress", "--save-spikes")
     src_metrics = json.loads((run / "metrics.json").read_text())
-    weight_decay = json.loads((run / "config.json").read_text())["training"]["weight_decay"]
+    config = json.loads((run / "config.json").read_text())
+    weight_decay = config["train_config"]["weight_decay"]
     ft_metrics = json.loads((tuned / "metrics.json").read_text())
     src_rep, ft_rep = _report(sim_src), _report(sim_ft)
     src_fixed, ft_fixed = src_rep["backends"]["lava-fixed"], ft_rep["backends"]["lava-fixed"]
     return {
-        "model": model, "seed": seed, "weight_decay": weight_decay, "test_clips": src_rep["clips"],
+        "model": model, "seed": seed, "weight_decay": weight_decay, "git_sha": config.get("git_sha"),
+        "test_clips": src_rep["clips"],
         "float": _accuracy(src_metrics),
         "float_deployed_lava_fixed": {**_accuracy(src_fixed),
                                       "dice_vs_float": {k: round(v["dice"], 6)
@@ -106,6 +128,8 @@ def main() -> None:
                     help="a training setting for every run (neuro-av train --set); runs differing in weight_decay "
                          "are kept side by side in --out")
     ap.add_argument("--out", default=str(HERE / "results" / "finetune_fidelity.json"))
+    ap.add_argument("--reuse", action="store_true",
+                    help="skip a step whose output is in --work already (its seconds then come from the run's train.log)")
     ap.add_argument("--table", action="store_true",
                     help="print the README's Markdown rows from --out (per model and weight decay), measure nothing")
     args = ap.parse_args()
@@ -127,7 +151,9 @@ def main() -> None:
     for model in args.models:
         for seed in args.seeds:
             print(f"{model} seed {seed} ...", flush=True)
-            run = {**measure(model, seed, data, work, args.epochs, args.sets), "command": result["command"]}
+            again = " ".join([f"benchmarks/finetune_fidelity.py --models {model} --seeds {seed} --epochs {args.epochs}",
+                              *[f"--set {x}" for x in args.sets]])  # what measures this run again
+            run = {**measure(model, seed, data, work, args.epochs, args.sets, args.reuse), "command": again}
             _publish(out, result, run)
             print(json.dumps(run), flush=True)
 
