@@ -12,7 +12,8 @@ WEIGHT_BITS = 8
 THRESHOLD_PRECISION_BITS = 17  # the vth register (unsigned)
 MAX_WEIGHT_MANTISSA = 2**WEIGHT_BITS - 2  # mixed-sign matrices lose their LSB: even values up to 254
 # A synapse's shared weight exponent (a_in = Σ w_mant << weight_exp) is Loihi's wgtExp, a 4-bit signed
-# field: -8 … 7 (nengo-loihi's discretize.py searches it from 0 down to -7). Lava's bit-accurate Dense
+# field: -8 … 7 (nengo-loihi's SynapseFmt names wgtExp; its discretize.py searches it from 0 down to -7; no
+# Intel document with the range was found, so this is a reconstruction held in one place). Lava's bit-accurate Dense
 # shifts by any int, so the quantiser must keep it in the register.
 WEIGHT_EXP_MIN = -8
 WEIGHT_EXP_MAX = 7
