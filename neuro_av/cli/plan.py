@@ -88,8 +88,9 @@ def export_warnings(run_dir: Path) -> list[str]:
     values clipped or saturated), so a plan is not read without them; none when the run has no export."""
     from neuro_av.export.deploy import MANIFEST
     from neuro_av.io import read_json
+    from neuro_av.run import EXPORT_DIR
 
-    path = run_dir / "export" / MANIFEST
+    path = run_dir / EXPORT_DIR / MANIFEST
     if not path.is_file():
         return []
     manifest = read_json(path, "export manifest")
