@@ -9,14 +9,20 @@ For each model and seed, with the commands a user types (``neuro-av train``, ``f
 - the fine-tuned run deployed: lava-fixed HM/ZSL, its Dice against the fine-tuned model's own
   forward (torch-fixed; 1.0 by construction) and against that model's float reference, and
   whether lava-fixed's S/U/HM/ZSL equal the fine-tuned run's ``metrics.json``;
-- the cost: training and fine-tuning seconds (wall clock, the machine in the JSON; with ``--reuse``, a
-  step found done is not run again and its seconds are read from its folder's timestamped train.log).
+- the cost: training and fine-tuning seconds (wall clock; with ``--reuse``, a step found done is not
+  run again and its seconds are read from its folder's timestamped train.log);
+- the machine: each run's ``machine`` (CPU model, AVX-512, cores, torch threads) is that of the
+  invocation that measured it, since ``--out`` keeps runs from other invocations and sessions; the
+  file's top-level ``machine`` is the last invocation's in full (``neuro_av.versions.machine_info``).
+  Steps a ``--reuse`` invocation found done are listed in the run's ``reused_steps``: they ran
+  earlier, on the machine of the invocation that ran them.
 
     .venv/bin/python benchmarks/finetune_fidelity.py [--models stft mdft] [--seeds 0 1 2] [--epochs 3]
         [--work /tmp/neuro-av-finetune-bench] [--out benchmarks/results/finetune_fidelity.json]
 
 Results are written after every (model, seed), so an interrupted run keeps what it measured; runs of
-other models or seeds already in ``--out`` are kept.
+other models or seeds already in ``--out`` are kept. ``--table`` prints the README's rows from
+``--out``, each naming the machines its runs were measured on.
 """
 from __future__ import annotations
 
@@ -71,27 +77,53 @@ def _logged_seconds(run: Path) -> float:
     return (stamps[-1] - stamps[0]).total_seconds()
 
 
-def _step(done: Path, reuse: bool, run: Path | None, *args: str) -> float | None:
+def _step(name: str, done: Path, reuse: bool, run: Path | None, *args: str,
+          reused: list[str] | None = None) -> float | None:
     """Run ``neuro-av ARGS`` unless ``reuse`` and its output ``done`` exists; its seconds (from the
-    run's log when reused and ``run`` is given)."""
+    run's log when reused and ``run`` is given). A step reused is appended to ``reused`` by ``name``."""
     if reuse and done.is_file():
+        if reused is not None:
+            reused.append(name)
         return _logged_seconds(run) if run is not None else None
     return _cli(*args)
 
 
-def measure(model: str, seed: int, data: Path, work: Path, epochs: int, sets: list[str], reuse: bool = False) -> dict:
+RUN_MACHINE_KEYS = ("cpu", "avx512", "cores", "torch_threads")
+
+
+def machine() -> dict:
+    """The invocation's machine: ``neuro_av.versions.machine_info`` (CPU model and AVX-512 flag, cores,
+    torch threads and BLAS, platform, versions), Python's version and the device training uses."""
+    import torch
+
+    from neuro_av.versions import machine_info
+
+    return {**machine_info(), "python": platform.python_version(),
+            "device": "cuda" if torch.cuda.is_available() else "cpu"}
+
+
+def run_machine(info: dict) -> dict:
+    """The part of ``machine()`` each run carries: CPU model, AVX-512, cores, torch threads."""
+    return {k: info[k] for k in RUN_MACHINE_KEYS}
+
+
+def measure(model: str, seed: int, data: Path, work: Path, epochs: int, sets: list[str], reuse: bool = False,
+            machine_record: dict | None = None) -> dict:
     tag = "".join(f"-{s.replace('=', '')}" for s in sets)
     run, tuned = work / f"{model}-s{seed}{tag}", work / f"{model}-s{seed}{tag}-q"
-    train_s = _step(run / "metrics.json", reuse, run, "train", "--model", model, "--data", str(data), "--out", str(run),
-                    "--set", f"seed={seed}", *[a for s in sets for a in ("--set", s)], "--no-progress", "--force")
+    reused: list[str] = []
+    train_s = _step("train", run / "metrics.json", reuse, run, "train", "--model", model, "--data", str(data),
+                    "--out", str(run), "--set", f"seed={seed}", *[a for s in sets for a in ("--set", s)],
+                    "--no-progress", "--force", reused=reused)
     sim_src = run / "sim-fixed"
-    _step(sim_src / "report.json", reuse, None, "sim", str(run), "--backend", "lava-fixed", "--out", str(sim_src),
-          "--no-progress", "--save-spikes")
-    finetune_s = _step(tuned / "metrics.json", reuse, tuned, "finetune", str(run), "--out", str(tuned), "--epochs",
-                       str(epochs), "--no-progress", "--force")
+    _step("sim", sim_src / "report.json", reuse, None, "sim", str(run), "--backend", "lava-fixed",
+          "--out", str(sim_src), "--no-progress", "--save-spikes", reused=reused)
+    finetune_s = _step("finetune", tuned / "metrics.json", reuse, tuned, "finetune", str(run), "--out", str(tuned),
+                       "--epochs", str(epochs), "--no-progress", "--force", reused=reused)
     sim_ft = tuned / "sim-fixed"
-    _step(sim_ft / "report.json", reuse, None, "sim", str(tuned), "--backend", "lava-fixed", "--backend", "torch-fixed",
-          "--out", str(sim_ft), "--no-progress", "--save-spikes")
+    _step("sim of the fine-tuned run", sim_ft / "report.json", reuse, None, "sim", str(tuned), "--backend",
+          "lava-fixed", "--backend", "torch-fixed", "--out", str(sim_ft), "--no-progress", "--save-spikes",
+          reused=reused)
     src_metrics = json.loads((run / "metrics.json").read_text())
     config = json.loads((run / "config.json").read_text())
     weight_decay = config["train_config"]["weight_decay"]
@@ -115,6 +147,8 @@ def measure(model: str, seed: int, data: Path, work: Path, epochs: int, sets: li
         "finetune_chosen_epochs": ft_metrics["best_epoch"], "finetune_epochs": epochs,
         "stage1_reproduced_identically": ft_metrics["finetune"]["stage1_reproduction"]["identical"],
         "train_seconds": round(train_s, 1), "finetune_seconds": round(finetune_s, 1),
+        "machine": run_machine(machine_record or machine()),
+        **({"reused_steps": reused} if reused else {}),
     }
 
 
@@ -131,21 +165,20 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true",
                     help="skip a step whose output is in --work already (its seconds then come from the run's train.log)")
     ap.add_argument("--table", action="store_true",
-                    help="print the README's Markdown rows from --out (per model and weight decay), measure nothing")
+                    help="print the README's Markdown table from --out (a row per model and weight decay, naming "
+                         "the machines its runs were measured on), measure nothing")
     args = ap.parse_args()
     if args.table:
-        print("\n".join(table(json.loads(Path(args.out).read_text())["runs"])))
+        rows = table(json.loads(Path(args.out).read_text())["runs"])
+        print("\n".join([TABLE_HEADER, "|---|---:|---|---|---|---:|---|---:|---|---:|---|", *rows]))
         return
 
     work = Path(args.work)
     data = work / "data"
     if not (data / "SynthAV" / "dataset.json").is_file():
         _cli("data", "synth", "--out", str(data))
-    import torch
-
-    result = {"benchmark": "finetune_fidelity", "command": " ".join(sys.argv),
-              "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                          "torch": torch.__version__, "device": "cpu"},
+    info = machine()
+    result = {"benchmark": "finetune_fidelity", "command": " ".join(sys.argv), "machine": info,
               "data": "SynthAV (neuro-av data synth, the embedded benchmark)", "runs": []}
     out = Path(args.out)
     for model in args.models:
@@ -153,7 +186,7 @@ def main() -> None:
             print(f"{model} seed {seed} ...", flush=True)
             again = " ".join([f"benchmarks/finetune_fidelity.py --models {model} --seeds {seed} --epochs {args.epochs}",
                               *[f"--set {x}" for x in args.sets]])  # what measures this run again
-            run = {**measure(model, seed, data, work, args.epochs, args.sets, args.reuse), "command": again}
+            run = {**measure(model, seed, data, work, args.epochs, args.sets, args.reuse, info), "command": again}
             _publish(out, result, run)
             print(json.dumps(run), flush=True)
 
@@ -163,8 +196,40 @@ def _spread(values) -> str:
     return f"{v.mean():.2f} ± {v.std(ddof=1):.2f}" if v.size > 1 else f"{v[0]:.2f}"
 
 
+def machine_label(m: dict | None) -> str:
+    """A run's machine in words: "Intel Xeon with AVX-512, 2 cores, 2 torch threads" (what is not
+    recorded left out; "not recorded" when the CPU is not)."""
+    import re
+
+    cpu = (m or {}).get("cpu")
+    if not isinstance(cpu, str) or cpu in ("", "not recorded", "x86_64", "aarch64"):
+        return "not recorded"
+    cpu = re.sub(r"\((R|TM|tm)\)", "", cpu)
+    cpu = re.sub(r"\s*@.*$|\s+\d+-Core Processor$|\s+(Processor|CPU)$", "", cpu)
+    cpu = " ".join(cpu.split())
+    avx = m.get("avx512")
+    words = [cpu + (" with AVX-512" if avx is True else " without AVX-512" if avx is False else "")]
+    for key, unit in (("cores", "core"), ("torch_threads", "torch thread")):
+        n = m.get(key)
+        if isinstance(n, int) and not isinstance(n, bool):
+            words.append(f"{n} {unit}{'' if n == 1 else 's'}")
+    return ", ".join(words)
+
+
+def _machines(rs: list[dict]) -> str:
+    """The machines of a row's runs: one label, or each label with its seeds."""
+    labels: dict[str, list[int]] = {}
+    for r in rs:
+        labels.setdefault(machine_label(r.get("machine")), []).append(r["seed"])
+    if len(labels) == 1:
+        return next(iter(labels))
+    return "; ".join(f"{label} (seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))})"
+                     for label, seeds in labels.items())
+
+
 def table(runs: list[dict]) -> list[str]:
-    """Markdown rows, one per (model, weight decay): HM / ZSL as mean ± sample std over the seeds."""
+    """Markdown rows, one per (model, weight decay): HM / ZSL as mean ± sample std over the seeds, and the
+    machine(s) the runs were measured on (the README's header row: ``TABLE_HEADER``)."""
     rows = []
     for key in sorted({(r["model"], r["weight_decay"]) for r in runs}, key=lambda k: (k[0] != "stft", k)):
         rs = sorted((r for r in runs if (r["model"], r["weight_decay"]) == key), key=lambda r: r["seed"])
@@ -176,8 +241,13 @@ def table(runs: list[dict]) -> list[str]:
         ratios = [r["finetune_seconds"] / r["train_seconds"] for r in rs]
         rows.append(f"| {key[0].upper()} | {key[1]:g} | {', '.join(str(r['seed']) for r in rs)} | {pair('float')} | "
                     f"{pair('float_deployed_lava_fixed')} | {lowest:.4f} | {pair('finetuned_deployed_lava_fixed')} | "
-                    f"{own:.4f} | {same} | {min(ratios):.2f}–{max(ratios):.2f}× |")
+                    f"{own:.4f} | {same} | {min(ratios):.2f}–{max(ratios):.2f}× | {_machines(rs)} |")
     return rows
+
+
+TABLE_HEADER = ("| model | weight decay | seeds | float HM / ZSL | float deployed (lava-fixed) HM / ZSL | "
+                "its lowest per-layer Dice vs float | fine-tuned deployed HM / ZSL | its Dice vs own forward | "
+                "= metrics.json | fine-tune / train time | machine |")
 
 
 def _key(run: dict) -> tuple:

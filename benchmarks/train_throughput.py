@@ -2,7 +2,8 @@
 
 Each model trains in its own fresh process (so peak RSS is its own), one after another in one run,
 on the same synthetic data, batch size and step count; the JSON holds absolute figures and the
-ratio of each model to AVCA measured in that same run (absolute times on shared machines are noisy).
+ratio of each model to AVCA measured in that same run (absolute times on shared machines are noisy),
+and the machine they were measured on (CPU model and AVX-512 flag, cores, torch threads, BLAS, versions).
 
     .venv/bin/python benchmarks/train_throughput.py [--models avca mft] [--steps 30] [--out benchmarks/results/train_throughput.json]
 """
@@ -69,6 +70,14 @@ def measure(model_name: str, data_root: str, steps: int, batch_size: int, warmup
             "steps_per_clip": int(clips.audio.shape[1])}
 
 
+def machine() -> dict:
+    """The machine the figures were measured on: CPU (model name, AVX-512), cores, torch threads and
+    BLAS, platform and library versions (``neuro_av.versions.machine_info``), and Python's version."""
+    from neuro_av.versions import machine_info
+
+    return {**machine_info(), "python": platform.python_version()}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=["avca", "mft"])
@@ -99,8 +108,8 @@ def main() -> int:
     base = next((r for r in results if r["model"] == "avca"), results[0])
     for r in results:
         r["throughput_vs_" + base["model"]] = r["clips_per_second"] / base["clips_per_second"]
-    report = {"benchmark": "train_throughput", "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-              "processor": platform.processor() or platform.machine()}, "results": results}
+    report = {"benchmark": "train_throughput", "command": " ".join(["benchmarks/train_throughput.py", *sys.argv[1:]]),
+              "machine": machine(), "results": results}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out}")
