@@ -10,7 +10,7 @@ rows in sections:
 - fidelity: per layer, each backend's spike Dice against the reference and each backend's firing
   rate (spikes per neuron and step);
 - energy per clip: the spiking branch at each priced profile's per-operation energies and as dense
-  fp32 MACs, the ANN parts, spike SynOps (spike events × fan-out), and NeuroBench's activation
+  fp32 MACs, the ANN parts, spike SynOps (spike events × non-zero fan-out), and NeuroBench's activation
   sparsity and effective ACs where the report carries them — all from the reference backend's spikes;
 - plan: for each deployment target, whether the branch fits, on how many cores and chips, and what
   binds it (a sim report's plan, or a run's ``export/deployment.json``).

@@ -74,3 +74,75 @@ def gzsl_evaluate(distances, targets, seen, unseen, beta: float | None = None) -
         if best is None or hm > best.HM:
             best = GZSLResult(S=s, U=u, HM=hm, ZSL=zsl, beta=float(b))
     return best
+
+
+def gzsl_predictions(distances, seen, unseen, beta: float) -> tuple[np.ndarray, np.ndarray]:
+    """(class per clip after calibrated stacking at ``beta``, class per clip among the unseen only),
+    exactly as :func:`gzsl_evaluate` decides them."""
+    d_all = np.asarray(distances, np.float64)
+    seen, unseen = np.asarray(sorted(set(map(int, seen))), int), np.asarray(sorted(set(map(int, unseen))), int)
+    d = np.full_like(d_all, np.inf)
+    cols = np.concatenate([seen, unseen])
+    d[:, cols] = d_all[:, cols]
+    stack = np.ones(d.shape[1])
+    stack[unseen] = 0.0
+    pred = np.argmin(d + float(beta) * stack, axis=1)
+    pred_zsl = unseen[np.argmin(d[:, unseen], axis=1)] if len(unseen) else np.full(len(d), -1)
+    return pred, pred_zsl
+
+
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_LEVEL = 0.95
+
+
+def _recall_matrix(weights: np.ndarray, targets: np.ndarray, correct: np.ndarray, classes) -> np.ndarray:
+    """(resamples,) mean per-class recall over ``classes`` for clip multiplicities ``weights``
+    (resamples, N); a class without clips in a resample is left out, as :func:`_mean_recall` does."""
+    classes = np.asarray(sorted(classes), np.int64)
+    if not len(classes):
+        return np.zeros(len(weights))
+    onehot = (targets[:, None] == classes[None, :]).astype(np.float64)  # (N, C)
+    totals = weights @ onehot
+    hits = weights @ (onehot * correct[:, None])
+    present = totals > 0
+    recall = np.where(present, hits / np.maximum(totals, 1), 0.0)
+    return recall.sum(axis=1) / np.maximum(present.sum(axis=1), 1)
+
+
+def resampled_scores(weights: np.ndarray, targets, pred, pred_zsl, seen, unseen) -> dict[str, np.ndarray]:
+    """S / U / HM / ZSL (percent, one per row of ``weights``) of fixed predictions when clip i counts
+    ``weights[r, i]`` times: what :func:`gzsl_evaluate` at a fixed β gives on that resample."""
+    y = np.asarray(targets).astype(np.int64)
+    correct = np.asarray(pred) == y
+    s, u = (_recall_matrix(weights, y, correct, c) * 100 for c in (seen, unseen))
+    z = _recall_matrix(weights, y, np.asarray(pred_zsl) == y, unseen) * 100
+    return {"S": s, "U": u, "HM": 2 * s * u / (s + u + 100 * _EPS), "ZSL": z}
+
+
+def bootstrap_gzsl(predictions: dict[str, tuple[np.ndarray, np.ndarray]], targets, seen, unseen,
+                   resamples: int = BOOTSTRAP_RESAMPLES, level: float = BOOTSTRAP_LEVEL, seed: int = 0,
+                   reference: str | None = None) -> dict:
+    """Percentile bootstrap over clips of S / U / HM / ZSL (percent) at fixed predictions.
+
+    ``predictions``: name -> (GZSL class per clip at the run's β, ZSL class per clip); every name is
+    scored on the same resamples, so ``delta`` (name − ``reference``) is a paired interval. β stays
+    fixed (the test stage's), so the spread is that of the test clips alone, not of training.
+    Returns ``{"resamples", "level", "seed", "intervals": {name: {metric: [lo, hi]}},
+    "delta": {name: {metric: [lo, hi]}}}``."""
+    y = np.asarray(targets).astype(np.int64)
+    rng = np.random.default_rng(seed)
+    weights = rng.multinomial(len(y), np.full(len(y), 1.0 / len(y)), size=resamples).astype(np.float64) \
+        if len(y) else np.zeros((resamples, 0))
+    samples = {name: resampled_scores(weights, y, pred, pred_zsl, seen, unseen)
+               for name, (pred, pred_zsl) in predictions.items()}
+    tail = (1 - level) / 2 * 100
+
+    def interval(x: np.ndarray) -> list[float]:
+        return [float(np.percentile(x, tail)), float(np.percentile(x, 100 - tail))]
+
+    out = {"resamples": resamples, "level": level, "seed": seed, "method": "percentile bootstrap over clips",
+           "intervals": {n: {k: interval(v) for k, v in m.items()} for n, m in samples.items()}, "delta": {}}
+    if reference in samples:
+        out["delta"] = {n: {k: interval(v - samples[reference][k]) for k, v in m.items()}
+                        for n, m in samples.items() if n != reference}
+    return out

@@ -32,7 +32,7 @@ from neuro_av.sim.energy import energy_report, main_energy, reference_tables
 from neuro_av.sim.neurobench import neurobench_report
 
 from neuro_av.errors import DataError
-from neuro_av.gzsl import gzsl_evaluate
+from neuro_av.gzsl import bootstrap_gzsl, gzsl_evaluate, gzsl_predictions
 from neuro_av.run import Run, clip_batch
 
 BACKENDS = ("norse", "lava-float", "quant-float", "lava-fixed", "torch-fixed")
@@ -133,18 +133,21 @@ def run_shard(run: Run, branch: Branch, opts: SimOptions) -> dict:
     raw = {"clips": int(len(mine)), "index": mine, "targets": clips.targets[mine], "backends": {},
            "seen": np.asarray(seen), "unseen": np.asarray(unseen), "steps": streams.steps}
     names = list(dict.fromkeys([REFERENCE, *opts.backends]))  # the reference first, always
+    embeddings: dict[str, list] = {}
     records = backends.run(names, network, streams, opts.lanes, lambda name, n: _bar(n, name, opts.progress))
     reference = records[REFERENCE].spikes
     for name in opts.backends:
         rec = records[name]
         spikes = rec.spikes
         lava = {k: rec.stats[k] for k in ("lanes", "builds", "lava_steps", "build_s", "run_s") if k in rec.stats} or None
-        dists, start = [], 0
+        dists, embs, start = [], [], 0
         for n, handle in handles:
             with meter if (meter and name == opts.backends[0]) else contextlib.nullcontext():
                 emb = host.post(handle, {k: v[start:start + n] for k, v in spikes.items()})
             dists.append(_distances(run, emb, classes))
+            embs.append([np.asarray(e, np.float64) for e in emb])
             start += n
+        embeddings[name] = embs
         raw["backends"][name] = {
             "distances": np.concatenate(dists).astype(np.float64),
             "sums": layer_sums(branch.plan, streams.currents, spikes, streams.mask),
@@ -155,6 +158,8 @@ def run_shard(run: Run, branch: Branch, opts: SimOptions) -> dict:
             "raster": {k: np.argwhere(v[RASTER_CLIP] > 0).tolist() for k, v in spikes.items()} if index == 0 else None,
             "spikes": spikes if opts.save_spikes else None,
         }
+    for name in opts.backends:
+        raw["backends"][name]["embedding_sq"] = _embedding_sq(embeddings[name], embeddings.get(REFERENCE))
     raw["gpu_energy"] = meter.result(len(mine)) if meter else {"measured": False, "reason": "--host onnx"}
     return raw
 
@@ -193,12 +198,20 @@ def finalize(run: Run, branch: Branch, opts: SimOptions, parts: list[dict]) -> d
             "lava": per[0]["lava"] if len(per) == 1 else [b["lava"] for b in per],
         }
     if REFERENCE in backends:
-        ref_pred = backends[REFERENCE]["predictions"]
+        ref_pred = backends[REFERENCE]["predictions"][0]
         for b in backends.values():
             b["delta_vs_reference"] = {k: b[k] - backends[REFERENCE][k] for k in ("S", "U", "HM", "ZSL")}
-            b["class_agreement_vs_reference"] = float(np.mean(b["predictions"] == ref_pred)) if len(ref_pred) else 1.0
-    for b in backends.values():
+            b["class_agreement_vs_reference"] = float(np.mean(b["predictions"][0] == ref_pred)) if len(ref_pred) else 1.0
+    spread = bootstrap_gzsl({n: b["predictions"] for n, b in backends.items()}, targets, parts[0]["seen"],
+                            parts[0]["unseen"], reference=REFERENCE)
+    for name, b in backends.items():
         b.pop("predictions")
+        b["interval"] = spread["intervals"][name]
+        if name in spread["delta"]:
+            b["delta_interval_vs_reference"] = spread["delta"][name]
+        change = _embedding_change([p["backends"][name]["embedding_sq"] for p in parts])
+        if change is not None:
+            b["embedding_rel_change_vs_reference"] = change
     return {
         "finetuned": _finetuned(run, backends, opts, clips),
         "format": "neuro-av sim report 2",
@@ -209,6 +222,7 @@ def finalize(run: Run, branch: Branch, opts: SimOptions, parts: list[dict]) -> d
         "quantisation": branch.fixed.report if branch.fixed else None,
         "deployment": _deployment(branch, opts, parts[0]["steps"]),
         "backends": backends,
+        "bootstrap": {k: v for k, v in spread.items() if k not in ("intervals", "delta")},
         "neurobench": neurobench_report(branch.plan, branch.graph, backends),
         "raster": {name: parts[0]["backends"][name]["raster"] for name in opts.backends},
         "energy_tables": reference_tables(profiles),
@@ -247,15 +261,28 @@ def _ladder(per: list[dict]) -> dict | None:
     return {"against": per[0]["ladder_counts"]["against"], **summarise({k: from_counts(c) for k, c in merged.items()})}
 
 
-def _predictions(dists: np.ndarray, seen: np.ndarray, unseen: np.ndarray, beta: float) -> np.ndarray:
-    """The class each clip is given, as :func:`neuro_av.gzsl.gzsl_evaluate` decides it: the nearest of
-    the split's classes after calibrated stacking (β added to every column but the unseen ones)."""
-    d = np.full(np.shape(dists), np.inf)
-    cols = np.concatenate([np.asarray(seen, int), np.asarray(unseen, int)])
-    d[:, cols] = np.asarray(dists, np.float64)[:, cols]
-    stack = np.ones(d.shape[1])
-    stack[np.asarray(unseen, int)] = 0.0
-    return np.argmin(d + beta * stack, axis=1)
+def _embedding_sq(got: list, ref: list | None) -> list | None:
+    """Per embedding part, [Σ‖got − ref‖², Σ‖ref‖²] over this shard's clips (None without the reference)."""
+    if ref is None:
+        return None
+    parts = len(ref[0])
+    return [[sum(float(((g[i] - r[i]) ** 2).sum()) for g, r in zip(got, ref)),
+             sum(float((r[i] ** 2).sum()) for r in ref)] for i in range(parts)]
+
+
+def _embedding_change(shards: list) -> float | None:
+    """Relative change ‖e − e_ref‖ / ‖e_ref‖ of the clip embeddings over all clips, the largest over
+    the model's embedding parts (the export manifest's ``lava_fixed_embedding_rel_change``)."""
+    if any(s is None for s in shards):
+        return None
+    parts = len(shards[0])
+    return max(float(np.sqrt(sum(s[i][0] for s in shards) / max(sum(s[i][1] for s in shards), 1e-30)))
+               for i in range(parts))
+
+
+def _predictions(dists: np.ndarray, seen: np.ndarray, unseen: np.ndarray, beta: float) -> tuple[np.ndarray, np.ndarray]:
+    """(GZSL class, ZSL class) of each clip, as :func:`neuro_av.gzsl.gzsl_evaluate` decides them."""
+    return gzsl_predictions(dists, seen, unseen, beta)
 
 
 def _deployment(branch: Branch, opts: SimOptions, steps: int) -> dict:
@@ -286,7 +313,7 @@ def write_shard(raw: dict, folder: Path) -> None:
         for layer, s in (b["spikes"] or {}).items():
             arrays[f"{name}/spikes/{layer}"] = s
         meta["backends"][name] = {k: b[k] for k in ("sums", "agree", "snn_s", "lava", "raster", "fidelity_counts",
-                                                    "ladder_counts", "chip_counts")}
+                                                    "ladder_counts", "chip_counts", "embedding_sq")}
         meta["backends"][name]["has_spikes"] = b["spikes"] is not None
     save_npz(Path(folder) / "raw.npz", arrays)
     write_json(meta, Path(folder) / "raw.json", indent=None)

@@ -1,9 +1,14 @@
 """Per-layer spike and operation counts of one backend's run, over valid (unpadded) steps only.
 
 Counts are kept as sums (so shards of a split merge exactly) and turned into per-clip means for
-reports. ``synops``: presynaptic spikes × fan-out (every target of the synapse's matrix, zero weights
-included); ``graded_synops``: non-zero graded inputs × fan-out; ``dense_macs``: every weight, every
-step (NeuroBench's SynapticOperations ``Dense``); ``neuron_updates``: neurons × steps (the upper bound
+reports. ``synops``: presynaptic spikes × fan-out, the fan-out being the source's non-zero weights
+(its stored synapses: Loihi stores each input axon's synapses as weight and compartment index pairs,
+nengo-loihi's ``Synapse.set_weights_indices``, so a target without a weight costs no synaptic
+operation; a conv layer's composed matrix is mostly such zeros); ``graded_synops``: non-zero graded
+inputs × the same fan-out; ``dense_macs``: every weight, every step (NeuroBench's
+SynapticOperations ``Dense``), except for a synapse that stands for a conv or pooling node, where
+only its non-zero weights count (a dense accelerator runs a conv as a conv, not as its composed
+matrix); ``neuron_updates``: neurons × steps (the upper bound
 of NeuroBench's MembraneUpdates); ``rate``: spikes per neuron update (1 − ActivationSparsity).
 ``effective_acs`` / ``effective_macs`` are NeuroBench's Effective_ACs / Effective_MACs
 (:mod:`neuro_av.sim.neurobench`): every non-zero source value × the non-zero weights of its column,
@@ -14,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 from neuro_av.export.lava.plan import LavaPlan
 
+STRUCTURED = ("conv", "pool")  # linear-op kinds whose composed matrix is mostly structural zeros
 SUMMED = ("spikes", "synops", "graded_synops", "dense_macs", "neuron_updates", "effective_acs", "effective_macs")
 
 
@@ -24,6 +30,11 @@ def _valid_sum(x: np.ndarray, mask: np.ndarray) -> float:
 def _per_source(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """(N,) non-zero values of each source neuron over valid (clip, step) bins."""
     return ((np.asarray(x) != 0) & mask[:, :, None]).sum(axis=(0, 1), dtype=np.float64)
+
+
+def _events(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(N,) spikes of each source neuron over valid (clip, step) bins (a spike's value is its count)."""
+    return (np.asarray(x, np.float64) * mask[:, :, None]).sum(axis=(0, 1))
 
 
 def _binary(x: np.ndarray) -> bool:
@@ -46,14 +57,16 @@ def layer_sums(plan: LavaPlan, currents: dict[str, np.ndarray], spikes: dict[str
         row = {"spikes": _valid_sum(spikes[name], mask) if pop.spiking else 0.0, "synops": 0.0, "graded_synops": 0.0,
                "dense_macs": 0.0, "neuron_updates": pop.size * steps, "effective_acs": 0.0, "effective_macs": 0.0}
         for s in plan.incoming(name):
-            row["dense_macs"] += s.weight.shape[1] * pop.size * steps
+            fan_out = (np.asarray(s.weight) != 0).sum(axis=0)  # (N_src,) stored synapses of each source
+            structural = any(op.get("kind") in STRUCTURED for op in s.ops)
+            row["dense_macs"] += (float(fan_out.sum()) if structural else s.weight.shape[1] * pop.size) * steps
             src = currents[s.src] if s.graded else spikes[s.src]
-            ops = float(_per_source(src, mask) @ (np.asarray(s.weight) != 0).sum(axis=0))
+            ops = float(_per_source(src, mask) @ fan_out)
             row["effective_acs" if not s.graded or _binary(src) else "effective_macs"] += ops
             if s.graded and not _spike_stream(currents[s.src]):
-                row["graded_synops"] += _valid_sum(np.asarray(currents[s.src]) != 0, mask) * pop.size
+                row["graded_synops"] += ops
             else:  # spikes of a population, or an input of binary spikes (counted as the plan counts it)
-                row["synops"] += _valid_sum(currents[s.src] if s.graded else spikes[s.src], mask) * pop.size
+                row["synops"] += float(_events(src, mask) @ fan_out)
         layers[name] = row
     return layers
 

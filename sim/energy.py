@@ -7,7 +7,7 @@ Three estimates, always printed with their assumptions:
   listed under ``not_priced`` with the reason. Pricing a chip's operations does not say that the chip
   can run the network: the deployment plan says that. Every synaptic event costs ``synop_pj``, kept
   in two parts: binary spike events (spikes × fan-out) and graded input events (non-zero graded
-  inputs × fan-out); every neuron update costs ``neuron_update_pj`` (every neuron, every step), every
+  inputs × fan-out), the fan-out being a source's non-zero weights (:mod:`neuro_av.sim.counts`); every neuron update costs ``neuron_update_pj`` (every neuron, every step), every
   spike ``spike_pj`` (placement and the mesh are not modelled). Biases are neuron registers on chip:
   no synaptic events.
 - ``dense_accelerator``: the same layers as dense fp32 MACs on a conventional 45 nm accelerator
@@ -78,11 +78,13 @@ def energy_report(counts: dict, ann_macs: float | None, profiles) -> dict:
             "per clip; valid (unpadded) steps only",
             "neuromorphic: every synaptic event at the profile's energy per synaptic operation, every neuron "
             "update of every neuron on every step at its neuron update energy, every spike at its spike energy; "
-            "graded first-layer inputs count one event per non-zero value and target; biases are neuron "
-            "registers (no events); spike routing beyond a tile and the host-chip link are not in these figures "
+            "graded first-layer inputs count one event per non-zero value and target; a target is a non-zero "
+            "weight (a synapse Loihi stores; a conv layer's composed matrix is mostly zeros, not "
+            "stored); biases are neuron registers (no events); spike routing beyond a tile and the host-chip link are not in these figures "
             "(the link is sized in the deployment plan)",
             *map(_priced_assumption, tables),
-            "dense accelerator: fp32 MAC per weight per step, memory traffic ignored",
+            "dense accelerator: fp32 MAC per weight per step (a conv or pooling layer's non-zero weights only: "
+            "its MACs as a conv, not as its composed matrix), memory traffic ignored",
             "ANN parts: fp32 MACs of pre and post (attention and linear layers), memory traffic ignored",
         ],
     }

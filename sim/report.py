@@ -179,7 +179,7 @@ def _backends_md(report: dict) -> list[str]:
     b, ref = report["backends"], report["reference"]
     acc = _has_accuracy(report)
     head = ["backend", *(["S", "U", "HM", "ZSL", f"Δ HM vs {ref}"] if acc else []), f"spike agreement vs {ref}",
-            f"class as {ref}'s", "spikes / clip", "spike events / clip", "graded input events / clip",
+            f"class as {ref}'s", f"embedding change vs {ref}", "spikes / clip", "spike events / clip", "graded input events / clip",
             *(f"energy / clip ({title} op costs)" for title in priced_profiles(report).values()), "SNN clips/s"]
     lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     for n, r in b.items():
@@ -188,12 +188,38 @@ def _backends_md(report: dict) -> list[str]:
             delta = r.get("delta_vs_reference", {}).get("HM")
             cells += [f"{r[k]:.2f}" for k in ("S", "U", "HM", "ZSL")] + ["—" if delta is None else f"{delta:+.2f}"]
         rate, agree = r.get("snn_clips_per_s"), r.get("class_agreement_vs_reference")
+        change = r.get("embedding_rel_change_vs_reference")
         cells += [f"{r['spike_agreement_vs_reference']:.4%}", "—" if agree is None else f"{agree:.2%}",
+                  "—" if change is None or n == ref else f"{change:.2%}",
                   f"{r['totals']['spikes']:,.0f}", f"{r['totals']['synops']:,.0f}", f"{r['totals']['graded_synops']:,.0f}",
                   *(_fmt(r["energy"]["neuromorphic"][p]["total"], "J") for p in priced_profiles(report)),
                   "—" if rate is None else f"{rate:,.1f}"]
         lines.append("| " + " | ".join(cells) + " |")
-    return lines + [""] + [f"{c}" for c in energy_caveats(report)]
+    note = [f"Embedding change = ‖e − e_{ref}‖ / ‖e_{ref}‖ of the clip embeddings the host computes from each "
+            "backend's spikes, over all clips (the largest of the model's embedding parts).", ""]
+    return lines + [""] + note + (_spread_md(report) if acc else []) + [f"{c}" for c in energy_caveats(report)]
+
+
+def _spread_md(report: dict) -> list[str]:
+    """The bootstrap intervals, one row per group of backends with equal intervals."""
+    boot, ref = report.get("bootstrap"), report["reference"]
+    if not boot:
+        return []
+    keys = ("S", "U", "HM", "ZSL")
+    rows: dict[tuple, list[str]] = {}
+    for n, r in report["backends"].items():
+        d = (r.get("delta_interval_vs_reference") or {}).get("HM")
+        rows.setdefault((tuple(tuple(r["interval"][k]) for k in keys), tuple(d) if d else None), []).append(n)
+    out = [f"Spread over the test clips: {boot['level'] * 100:g} % intervals of a {boot['method']} "
+           f"({boot['resamples']:,} resamples of the {report['clips']:,} clips, β fixed). Δ's interval is paired: "
+           "the same resamples for every backend, so it is usually narrower than the two intervals side by side. This is "
+           "the spread of the test clips, not of training: compare runs of other seeds for that "
+           "(`neuro-av compare`).", "",
+           "| backends | S | U | HM | ZSL | " + f"Δ HM vs {ref} (paired) |", "|---|---:|---:|---:|---:|---:|"]
+    for (spans, d), names in rows.items():
+        delta = "—" if d is None else "0 on every resample" if d == (0.0, 0.0) else f"{d[0]:+.2f} … {d[1]:+.2f}"
+        out.append(f"| {', '.join(names)} | " + " | ".join(f"{lo:.2f} … {hi:.2f}" for lo, hi in spans) + f" | {delta} |")
+    return out + [""]
 
 
 def _layers_md(report: dict) -> list[str]:
@@ -239,10 +265,17 @@ def _quantisation_md(q: dict) -> list[str]:
              "its integer threshold units per voltage unit.", ""]
     kinds: dict[tuple, list[str]] = {}
     for node, row in q["layers"].items():
-        kinds.setdefault(tuple(row), []).append(node)
+        kinds.setdefault(tuple(k for k, v in row.items() if not isinstance(v, dict)), []).append(node)
     for keys, nodes in kinds.items():
         lines += ["| node | " + " | ".join(map(_words, keys)) + " |", "|---|" + "---:|" * len(keys)]
         lines += [f"| {n} | " + " | ".join(_fmt(q["layers"][n][k]) for k in keys) + " |" for n in nodes] + [""]
+    hist = {n: r["weight_histograms"] for n, r in q["layers"].items() if (r.get("weight_histograms") or {}).get("values")}
+    if hist:
+        lines += ["Each synapse's non-zero weights after rounding (step: the spacing of deployable weights, in the "
+                  "float model's units):", "", "| synapse | non-zero weights | step | rounded to zero | clipped |",
+                  "|---|---:|---:|---:|---:|"]
+        lines += [f"| {n} | {h['values']:,} | {h['step']:.3g} | {h['rounded_to_zero']:,} ({h['rounded_to_zero'] / h['values']:.2%}) | "
+                  f"{h['error']['below'] + h['error']['above']:,} |" for n, h in hist.items()] + [""]
     search = q.get("search")
     if search:
         lines.append(f"- chosen by spike Dice on the input ({search['candidates']} candidates): Dice "
@@ -280,7 +313,8 @@ def sections(report: dict) -> list[Section]:
         out.append(Section("plan", "Deployment plan", [_plan_md(report["deployment"]), Figure("plan")]))
     if report.get("quantisation"):
         out.append(Section("quantisation", "Fixed-point quantisation",
-                           [_quantisation_md(report["quantisation"]), Figure("quantisation")], collapsed=True))
+                           [_quantisation_md(report["quantisation"]), Figure("quantisation"),
+                            Figure("quantisation_histograms")], collapsed=True))
     return out + [Section("sources", "Sources, assumptions and versions", [_sources_md(report)], collapsed=True)]
 
 

@@ -51,7 +51,9 @@ def plots(report: dict, spikes: dict | None = None) -> dict[str, tuple[str, str]
                               lambda r, p: _raster(r, p, *raster_clip(r, spikes))),
                              ("energy", "Energy per clip", _energy),
                              ("plan", "Utilisation of the limits per target", _utilisation),
-                             ("quantisation", "Relative quantisation error per node", _quantisation)):
+                             ("quantisation", "Relative quantisation error per node", _quantisation),
+                             ("quantisation_histograms", "What rounding does to each synapse's weights",
+                              _quantisation_histograms)):
         fig = draw(report, plt)
         if fig is not None:
             out[key] = (title, _png(fig))
@@ -68,11 +70,22 @@ def _accuracy(report: dict, plt):
     fig, ax = plt.subplots(figsize=(7, 2.6))
     width = 0.8 / len(names)
     for i, n in enumerate(names):
-        bars = ax.bar(np.arange(4) + i * width, [b[n][k] for k in keys], width, label=n, color=colour(n))
-        ax.bar_label(bars, fmt="%.1f", fontsize=6, padding=1)
+        values, span = [b[n][k] for k in keys], b[n].get("interval")
+        err = None if not span else np.array([[v - span[k][0] for k, v in zip(keys, values)],
+                                               [span[k][1] - v for k, v in zip(keys, values)]]).clip(0)
+        bars = ax.bar(np.arange(4) + i * width, values, width, label=n, color=colour(n), yerr=err,
+                      error_kw={"elinewidth": 0.6, "capsize": 1.5, "ecolor": "#555555"})
+        ax.bar_label(bars, labels=[f"{v:.1f}" for v in values], fontsize=6, label_type="center", color="white",
+                     rotation=90)
     ax.set_xticks(np.arange(4) + 0.4 - width / 2, keys)
+    boot = report.get("bootstrap")
     ax.set_ylabel("accuracy (%)")
-    ax.set_ylim(0, max(100.0 / 4, max(b[n][k] for n in names for k in keys) * 1.2))
+    if boot:
+        ax.text(0.01, 0.97, f"error bars: {boot['level'] * 100:g} % bootstrap interval over the clips",
+                transform=ax.transAxes, ha="left", va="top", fontsize=6.5, color="#555555")
+    top = max(max(b[n][k] for n in names for k in keys),
+              max((b[n].get("interval") or {}).get(k, [0, 0])[1] for n in names for k in keys))
+    ax.set_ylim(0, max(100.0 / 4, top * 1.15))
     ax.legend(fontsize=7, ncol=len(names), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     return fig
 
@@ -285,4 +298,41 @@ def _quantisation(report: dict, plt):
     ax.invert_yaxis()
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g} %"))
     ax.set_xlabel("relative error after rounding to fixed point (log scale)")
+    return fig
+
+
+HISTOGRAM_ROWS = 12  # synapses drawn; the table lists every one
+
+
+def _quantisation_histograms(report: dict, plt):
+    """Per synapse: its non-zero weights' magnitudes in steps (octaves; below ½ step they round to
+    zero) and the rounding error in steps (clipped weights outside ±½ named in the title)."""
+    import numpy as np
+
+    layers = (report.get("quantisation") or {}).get("layers") or {}
+    rows = [(name, row["weight_histograms"]) for name, row in layers.items()
+            if (row.get("weight_histograms") or {}).get("values")][:HISTOGRAM_ROWS]
+    if not rows:
+        return None
+    fig, axes = plt.subplots(len(rows), 2, figsize=(7, 0.4 + 0.95 * len(rows)), squeeze=False,
+                             gridspec_kw={"width_ratios": [1.2, 1]})
+    for (name, h), (left, right) in zip(rows, axes):
+        mag = np.asarray(h["magnitude"]["counts"], float) / h["values"] * 100
+        lower = h["magnitude"]["edges"]
+        left.bar(np.arange(len(mag)), mag, 0.85, color=["#d62728" if e < 0.5 else "#1f77b4" for e in lower])
+        left.set_xticks(np.arange(len(mag)), [f"1/{round(1 / e)}" if 0 < e < 1 else f"{e:g}" for e in lower],
+                        fontsize=5.5)
+        left.set_ylabel(f"{name}\n% of weights", fontsize=6.5)
+        zeroed = h["rounded_to_zero"] / h["values"]
+        left.set_title(f"{h['values']:,} non-zero weights, step {h['step']:.2g}; rounded to zero: {zeroed:.1%}",
+                       fontsize=6.5, loc="left")
+        err = np.asarray(h["error"]["counts"], float) / h["values"] * 100
+        edges = np.asarray(h["error"]["edges"])
+        right.bar((edges[:-1] + edges[1:]) / 2, err, np.diff(edges) * 0.9, color="#17becf")
+        clipped = h["error"]["below"] + h["error"]["above"]
+        right.set_title(f"rounding error; clipped: {clipped:,} ({clipped / h['values']:.1%})", fontsize=6.5, loc="left")
+        right.set_xlim(-0.55, 0.55)
+    axes[-1, 0].set_xlabel("|weight| in steps (lower edge of each octave; red: below ½ step, rounds to zero)")
+    axes[-1, 1].set_xlabel("deployed − float weight, in steps")
+    fig.tight_layout()
     return fig

@@ -54,19 +54,28 @@ def accuracy(report: dict) -> list[str]:
         return []
     r = b[ref]
     split = f" {report['split']}" if report.get("split") else ""
+    hm_span = (r.get("interval") or {}).get("HM")
+    level = f"{(report.get('bootstrap') or {}).get('level', 0.95) * 100:g} %"
     head = (f"**Accuracy.** {ref} (the reference) scores HM {r['HM']:.2f} (S {r['S']:.2f}, U {r['U']:.2f}, "
-            f"ZSL {r['ZSL']:.2f}) on {report['clips']:,}{split} clips")
+            f"ZSL {r['ZSL']:.2f}" + (f"; {level} bootstrap interval of HM over the clips {hm_span[0]:.2f}–{hm_span[1]:.2f}"
+                                     if hm_span else "") + f") on {report['clips']:,}{split} clips")
     parts = []
     for names in groups(report, lambda x: (x.get("delta_vs_reference", {}).get("HM"),
                                             x.get("class_agreement_vs_reference"))):
         x = b[names[0]]
         delta = x.get("delta_vs_reference", {}).get("HM")
         agree = x.get("class_agreement_vs_reference")
+        d_span = (x.get("delta_interval_vs_reference") or {}).get("HM")
+        d_text = None if delta is None else f"{delta:+.2f}" + (
+            f" [{d_span[0]:+.2f}, {d_span[1]:+.2f}]" if d_span and d_span != [0.0, 0.0] else "")
         parts.append(_names(names) + " " + " / ".join(
-            [*([] if delta is None else [f"{delta:+.2f}"]), *([] if agree is None else [percent(agree)])]))
+            [*([] if d_text is None else [d_text]), *([] if agree is None else [percent(agree)])]))
     if not parts:
         return [head + "."]
-    what = " and ".join([*(["ΔHM"] if "delta_vs_reference" in b[names[0]] else []),
+    what = " and ".join([*([f"ΔHM [paired {level} interval]" if any((x.get("delta_interval_vs_reference") or {})
+                                                                      .get("HM", [0.0, 0.0]) != [0.0, 0.0]
+                                                                      for x in b.values())
+                              else "ΔHM"] if "delta_vs_reference" in b[names[0]] else []),
                          *([f"share of clips given {ref}'s class"]
                            if "class_agreement_vs_reference" in b[names[0]] else [])])
     return [f"{head}; {what}: " + "; ".join(parts) + "."]
@@ -106,7 +115,22 @@ def fidelity(report: dict) -> list[str]:
             steps.append(f"{name} equals {r['against']} spike for spike" if w["dice"] == 1.0
                          else f"{r['against']} → {name} costs most on `{worst}` (Dice {w['dice']:.4f})")
         out.append("Ladder: " + "; ".join(steps) + ".")
+    out += _rounding(report)
     return out
+
+
+def _rounding(report: dict) -> list[str]:
+    """How much of each synapse's weights rounding to fixed point zeroes or clips."""
+    hist = [h for h in (r.get("weight_histograms") for r in ((report.get("quantisation") or {}).get("layers") or {})
+                        .values()) if h and h.get("values")]
+    if not hist:
+        return []
+    zero = [h["rounded_to_zero"] / h["values"] for h in hist]
+    clipped = sum(h["error"]["below"] + h["error"]["above"] for h in hist)
+    span = percent(zero[0]) if len(zero) == 1 else f"{percent(min(zero))}–{percent(max(zero))}"
+    return [f"Rounding to fixed point sets {span} of {'the' if len(hist) == 1 else 'each'} synapse's non-zero "
+            f"weights to zero (below half a weight step) and clips "
+            f"{'none' if clipped == 0 else plural(clipped, 'weight')}."]
 
 
 def energy(report: dict) -> list[str]:

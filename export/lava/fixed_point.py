@@ -46,6 +46,7 @@ from neuro_av.export.lava.oracle import (
     WEIGHT_BITS,
 )
 from neuro_av.export.lava.plan import LavaPlan
+from neuro_av.export.quant_histograms import weight_histograms
 
 from neuro_av.errors import ExportError
 from neuro_av.functional.loihi_formats import (
@@ -338,7 +339,9 @@ def quantise(plan: LavaPlan, cfg: FixedPointConfig = FixedPointConfig(),
         layers[s.name] = {"weight_exp": w_exp, "bias_exp": b_exp, "input_scale": q_in,
                           "weight_rel_error": _rel_error(w_exact, w_int * 2.0**w_exp),
                           "weights_clipped": int((np.abs(np.rint(w_exact / 2.0**w_exp)) > MAX_WEIGHT_MANTISSA + 1).sum()),
-                          "bias_rel_error": _rel_error(s.bias * scale, b_int[:, 0] * 2.0**b_exp)}
+                          "bias_rel_error": _rel_error(s.bias * scale, b_int[:, 0] * 2.0**b_exp),
+                          "weight_histograms": weight_histograms(w_exact, w_int * 2.0**w_exp, 2.0 ** (w_exp + 1),
+                                                                 2.0 ** (w_exp + 1) * q_in / scale)}
     neurons = {}
     for name, p in plan.populations.items():
         scale = scales[name]

@@ -220,6 +220,31 @@ def _print_fidelity(report: dict) -> None:
         shown = [f"{n} {v:.2%}" for n, v in agree.items() if v is not None]
         print(f"  predicted class as {ref}'s: " + ", ".join(shown[:3]) + "".join(f",\n    {x}" if i % 3 == 0 else f", {x}"
                                                                              for i, x in enumerate(shown[3:])))
+    _print_spread(report)
+
+
+def _print_spread(report: dict) -> None:
+    """The reference's HM interval over clips, each backend's paired ΔHM interval and embedding change."""
+    ref, boot = report["reference"], report.get("bootstrap")
+    b = report["backends"]
+    if not boot or "interval" not in b.get(ref, {}):
+        return
+    lo, hi = b[ref]["interval"]["HM"]
+    spans: dict[tuple, list[str]] = {}
+    for n, x in b.items():
+        if "delta_interval_vs_reference" in x:
+            spans.setdefault(tuple(x["delta_interval_vs_reference"]["HM"]), []).append(n)
+    deltas = [", ".join(names) + (" 0 on every resample" if span == (0.0, 0.0) else f" [{span[0]:+.2f}, {span[1]:+.2f}]")
+              for span, names in spans.items()]
+    changes = [f"{n} {x['embedding_rel_change_vs_reference']:.2%}" for n, x in b.items()
+               if n != ref and x.get("embedding_rel_change_vs_reference") is not None]
+    text = (f"{boot['level']:.0%} intervals over the {report['clips']:,} clips ({boot['method']}, "
+            f"{boot['resamples']:,} resamples, β fixed): {ref} HM {lo:.2f}–{hi:.2f}"
+            + (f"; ΔHM vs {ref} (paired): " + "; ".join(deltas) if deltas else ""))
+    print("\n".join(console.wrap(text, 100, initial_indent="  ", subsequent_indent="    ")))
+    if changes:
+        print("\n".join(console.wrap(f"clip embeddings' relative change vs {ref}'s: " + ", ".join(changes), 100,
+                                     initial_indent="  ", subsequent_indent="    ")))
 
 
 def backend_table(report: dict, priced: dict, width: int = 100) -> list[str]:
@@ -258,7 +283,8 @@ def print_summary(report: dict, paths: dict) -> None:
     for line in backend_table(report, priced):
         print(line)
     print("\n".join(console.wrap(f"(per clip; agreement: spike bins equal to the reference, {ref}; SynOps: spike "
-                                 "events × fan-out; graded: non-zero graded input values × fan-out)", 100,
+                                 "events × fan-out (non-zero weights); graded: non-zero graded input values × "
+                                 "fan-out)", 100,
                                  initial_indent="  ", subsequent_indent="   ", break_on_hyphens=False)))
     not_priced = next(iter(report["backends"].values()))["energy"].get("not_priced", {})
     energy = ("µJ/clip: the spiking branch at each profile's per-operation energies ("

@@ -80,6 +80,12 @@ def test_plan_and_sim_take_the_conv_graph(tmp_path, capsys):
     report = json.loads((tmp_path / "sim" / "report.json").read_text())
     assert set(report["backends"]) == {"reference", "torch-fixed"}
     assert report["backends"]["torch-fixed"]["fidelity"]["layers"]["1"]["rate_ref"] > 0
+    # a synaptic event per stored (non-zero) synapse, as NeuroBench's effective ACs count them: the conv's
+    # composed 256 × 128 matrix holds at most 4·3·3 = 36 weights per input axon, not 256
+    ref = report["backends"]["reference"]
+    assert ref["totals"]["synops"] == pytest.approx(ref["totals"]["effective_acs"])
+    conv = ref["spikes"]["1"]
+    assert conv["synops"] <= 36 * (2 * 12 * 128 * 0.4 * 1.2) / 2 and conv["dense_macs"] <= 36 * 128 * 12
 
 
 def test_conv_plan_keeps_what_the_synapses_were(tmp_path):

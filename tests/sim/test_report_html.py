@@ -51,7 +51,8 @@ def test_verdicts_come_first_in_the_page_and_the_markdown(rendered):
     assert page.index("<details><summary>Fixed-point quantisation") > page.rindex("<img alt='Utilisation")
     assert "<details><summary>Sources, assumptions and versions" in page
     for title in ("Accuracy per backend", "Spike Dice per layer vs norse", "Spike raster of one clip",
-                  "Energy per clip", "Utilisation of the limits per target", "Relative quantisation error per node"):
+                  "Energy per clip", "Utilisation of the limits per target", "Relative quantisation error per node",
+                  "What rounding does to each synapse"):
         assert f"<img alt='{title}" in page, title
 
 
@@ -72,6 +73,22 @@ def test_every_verdict_number_is_the_reports(rendered):
     assert ("Intel Loihi (first generation) does **not** fit" in text) == (not t["loihi1"]["fits"])
     assert f"{t['loihi1']['cores']} of 128 cores" in text
     assert "µJ" in (rendered / "report.md").read_text() and " nJ" not in (rendered / "report.md").read_text()
+    lo, hi = b["norse"]["interval"]["HM"]
+    assert lo <= b["norse"]["HM"] <= hi and f"interval of HM over the clips {lo:.2f}–{hi:.2f}" in text
+    lo, hi = b["norse"]["interval"]["U"]  # the tiny run's S is 0: U is where the clips spread
+    assert lo < b["norse"]["U"] < hi and hi - lo > 1
+    zero = [h["rounded_to_zero"] / h["values"] for h in (r.get("weight_histograms") for r in
+                                                        report["quantisation"]["layers"].values()) if h]
+    assert f"sets {min(zero) * 100:.1f} %–{max(zero) * 100:.1f} % of each synapse's" in text
+
+
+def test_spread_and_embedding_change_are_in_the_accuracy_section(rendered):
+    report = json.loads(GOLDEN.read_text())
+    md = (rendered / "report.md").read_text()
+    section = md[md.index("## Accuracy"):md.index("## Fidelity")]
+    assert "Spread over the test clips" in section and "| backends | S | U | HM | ZSL |" in section
+    change = report["backends"]["lava-fixed"]["embedding_rel_change_vs_reference"]
+    assert 0 < change < 0.05 and f"{change:.2%}" in section
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (apt-get install -y chromium)")
