@@ -193,7 +193,7 @@ def finalize(run: Run, branch: Branch, opts: SimOptions, parts: list[dict]) -> d
             "fidelity_vs_previous": _ladder(per),
             "chip_counts": None if per[0].get("chip_counts") is None else {
                 pop: {k: sum(b["chip_counts"][pop][k] for b in per) for k in c} for pop, c in per[0]["chip_counts"].items()},
-            "predictions": _predictions(dists, parts[0]["seen"], parts[0]["unseen"], run.beta),
+            "predictions": gzsl_predictions(dists, parts[0]["seen"], parts[0]["unseen"], run.beta),
             "snn_seconds": snn_s, "snn_clips_per_s": clips / snn_s if snn_s > 0 else None,
             "lava": per[0]["lava"] if len(per) == 1 else [b["lava"] for b in per],
         }
@@ -278,11 +278,6 @@ def _embedding_change(shards: list) -> float | None:
     parts = len(shards[0])
     return max(float(np.sqrt(sum(s[i][0] for s in shards) / max(sum(s[i][1] for s in shards), 1e-30)))
                for i in range(parts))
-
-
-def _predictions(dists: np.ndarray, seen: np.ndarray, unseen: np.ndarray, beta: float) -> tuple[np.ndarray, np.ndarray]:
-    """(GZSL class, ZSL class) of each clip, as :func:`neuro_av.gzsl.gzsl_evaluate` decides them."""
-    return gzsl_predictions(dists, seen, unseen, beta)
 
 
 def _deployment(branch: Branch, opts: SimOptions, steps: int) -> dict:
