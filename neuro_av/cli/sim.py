@@ -223,6 +223,10 @@ def _print_fidelity(report: dict) -> None:
     _print_spread(report)
 
 
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def _print_spread(report: dict) -> None:
     """The reference's HM interval over clips, each backend's paired ΔHM interval and embedding change."""
     ref, boot = report["reference"], report.get("bootstrap")
@@ -234,8 +238,8 @@ def _print_spread(report: dict) -> None:
     for n, x in b.items():
         if "delta_interval_vs_reference" in x:
             spans.setdefault(tuple(x["delta_interval_vs_reference"]["HM"]), []).append(n)
-    deltas = [", ".join(names) + (" 0 on every resample" if span == (0.0, 0.0) else f" [{span[0]:+.2f}, {span[1]:+.2f}]")
-              for span, names in spans.items()]
+    deltas = [f"0 on every resample for {_and(names)}" if span == (0.0, 0.0)
+              else f"{_and(names)} [{span[0]:+.2f}, {span[1]:+.2f}]" for span, names in spans.items()]
     changes = [f"{n} {x['embedding_rel_change_vs_reference']:.2%}" for n, x in b.items()
                if n != ref and x.get("embedding_rel_change_vs_reference") is not None]
     text = (f"{boot['level']:.0%} intervals over the {report['clips']:,} clips ({boot['method']}, "
