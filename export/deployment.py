@@ -18,6 +18,7 @@ A link's energy is given only where the profile has a published energy per bit.
 from __future__ import annotations
 
 import nir
+import numpy as np
 from neuro_av.export.deployment_text import few, plural, summary  # noqa: F401 (summary: the plan as text)
 from neuro_av.export.hardware import BUILTIN, figure, load_profile, sources, title
 from neuro_av.export.placement import place
@@ -119,7 +120,7 @@ def deployment_plan(plan, graph: nir.NIRGraph, steps: int | None, input_bits: in
     reads = host_reads(graph)
     out = {"format": FORMAT, "needs": need,
            "network": {"populations": len(plan.populations), "neurons": sum(p.size for p in plan.populations.values()),
-                       "synapses": int(sum(s.weight.size for s in plan.synapses)), "weight_bits": weight_bits,
+                       "synapses": int(sum(np.count_nonzero(s.weight) for s in plan.synapses)), "weight_bits": weight_bits,
                        "dt_s": plan.dt_s, "steps_per_clip": steps},
            "targets": {}, "not_planned": {name: "its profile has no placement figures (energy only)"
                                           for name, p in profiles.items() if not p.get("figures")}}

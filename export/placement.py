@@ -8,9 +8,12 @@ would do by hand, and an upper bound on what a packing compiler needs). On one c
 - input axons (fan-in): every source neuron of p (and every non-zero bias column) reaches every core
   of p through one axon, so fan-in = Σ N_src (+ bias columns) ≤ ``input_axons_per_core`` — splitting
   does not help, and a larger fan-in cannot be placed at all;
-- synaptic memory: each input axon addresses the ⌈N/k⌉ weights of this core, costed as
+- synaptic memory: each input axon stores its non-zero weights into this core's neurons (⌈N/k⌉ for a
+  dense matrix; a conv layer's composed matrix is mostly zeros, and nengo-loihi's
+  ``Synapse.set_weights`` of a sparse matrix stores each axon's non-zero weights only), costed as
   ``synapse_cost`` says (blocks of ``synapses_per_block`` weights of ``weight_bits`` + index bits,
-  plus a header, rounded up to ``memory_unit_bits``), summed over the axons ≤ ``synapse_memory_bits_per_core``;
+  plus a header, rounded up to ``memory_unit_bits``), summed over the axons ≤ ``synapse_memory_bits_per_core``
+  on the fullest core;
 - output axons: each neuron sends one axon to every core of every population it feeds (and one to
   the host when the host reads it) ≤ ``output_axons_per_core``, which depends on how its targets are
   split: the packing repeats until no population needs more cores.
@@ -28,6 +31,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
+
 from neuro_av.export.hardware import figure
 
 PER_CORE = ("neurons_per_core", "input_axons_per_core", "synapse_memory_bits_per_core", "output_axons_per_core")
@@ -40,7 +45,7 @@ class PopulationPlacement:
     name: str
     neurons: int
     fan_in: int  # input axons every core of the population needs
-    synapses: int  # weights stored (dense)
+    synapses: int  # weights stored: the non-zero weights and biases into the population
     weight_bits: int
     cores: int
     neurons_per_core: int
@@ -59,6 +64,47 @@ def synapse_bits_per_axon(n_weights: int, weight_bits: int, cost: dict) -> int:
         n = min(block, n_weights - start)
         bits += unit * math.ceil((n * per_weight + cost["block_header_bits"]) / unit)
     return bits
+
+
+def _bits_per_axon(counts: np.ndarray, weight_bits: int, cost: dict) -> np.ndarray:
+    """:func:`synapse_bits_per_axon` of every entry of ``counts`` at once (0 weights: 0 bits)."""
+    per_weight = weight_bits + cost["index_bits"]
+    unit, block, header = cost["memory_unit_bits"], cost["synapses_per_block"], cost["block_header_bits"]
+    full, rest = np.divmod(np.asarray(counts, np.int64), block)
+    return (full * unit * math.ceil((block * per_weight + header) / unit)
+            + np.where(rest > 0, unit * np.ceil((rest * per_weight + header) / unit), 0)).astype(np.int64)
+
+
+class _Stored:
+    """The non-zero weights (and bias values) into one population, by input axon and core."""
+
+    def __init__(self, plan, pop: str):
+        syns = plan.incoming(pop)
+        self.dense = [s.weight.shape[1] for s in syns if np.all(s.weight != 0)]  # axons of dense matrices
+        self.sparse = [(np.asarray(s.weight) != 0).astype(np.int32) for s in syns if not np.all(s.weight != 0)]
+        self.biases = [np.asarray(s.bias) != 0 for s in syns if (s.bias != 0).any()]  # one axon each
+        self.total = (sum(n * plan.populations[pop].size for n in self.dense) + sum(int(m.sum()) for m in self.sparse)
+                      + sum(int(b.sum()) for b in self.biases))
+        self._bits: dict[tuple, int] = {}  # (cores, weight bits) -> bits: the packing asks again and again
+
+    def memory_bits(self, size: int, cores: int, weight_bits: int, cost: dict) -> int:
+        """Synaptic memory of the fullest of ``cores`` cores of ⌈size / cores⌉ neurons each."""
+        if (cores, weight_bits) not in self._bits:
+            self._bits[cores, weight_bits] = self._memory_bits(size, cores, weight_bits, cost)
+        return self._bits[cores, weight_bits]
+
+    def _memory_bits(self, size: int, cores: int, weight_bits: int, cost: dict) -> int:
+        n_c = math.ceil(size / cores)
+        starts = np.arange(0, size, n_c)
+        per_core = np.zeros(len(starts), np.int64)
+        sizes = np.diff(np.append(starts, size))
+        for n_src in self.dense:
+            per_core += n_src * _bits_per_axon(sizes, weight_bits, cost)
+        for mask in self.sparse:
+            per_core += _bits_per_axon(np.add.reduceat(mask, starts, axis=0), weight_bits, cost).sum(axis=1)
+        for b in self.biases:
+            per_core += _bits_per_axon(np.add.reduceat(b.astype(np.int64), starts), weight_bits, cost)
+        return int(per_core.max())
 
 
 def _fan_in(plan, pop: str) -> int:
@@ -86,6 +132,7 @@ def place(plan, profile: dict, weight_bits: int, host_reads: set[str]) -> dict:
         violations.append(f"the exported weights use {weight_bits} bits; {profile['name']} allows {w_max} "
                           "(weight_bits_max)")
     fan_in = {name: _fan_in(plan, name) for name in plan.populations}
+    stored = {name: _Stored(plan, name) for name in plan.populations}
     k = {name: 1 for name in plan.populations}
 
     def per_core_use(name: str, cores: int) -> dict[str, float]:
@@ -93,7 +140,7 @@ def place(plan, profile: dict, weight_bits: int, host_reads: set[str]) -> dict:
         n_c = math.ceil(n / cores)
         use = {"neurons_per_core": n_c, "input_axons_per_core": fan_in[name]}
         if cost is not None:
-            use["synapse_memory_bits_per_core"] = fan_in[name] * synapse_bits_per_axon(n_c, weight_bits, cost)
+            use["synapse_memory_bits_per_core"] = stored[name].memory_bits(n, cores, weight_bits, cost)
         use["output_axons_per_core"] = n_c * (sum(k[d] for d in successors[name]) + (1 if name in host_reads else 0))
         return use
 
@@ -140,7 +187,7 @@ def place(plan, profile: dict, weight_bits: int, host_reads: set[str]) -> dict:
         binding = (max(split_by, key=ratios.get) if split_by
                    else largest if largest is not None and ratios[largest] >= BINDS_AT else None)
         placements.append(PopulationPlacement(
-            name, pop.size, fan_in[name], pop.size * (fan_in[name]), weight_bits, cores, math.ceil(pop.size / cores),
+            name, pop.size, fan_in[name], stored[name].total, weight_bits, cores, math.ceil(pop.size / cores),
             binding, largest, {lim: round(r, 4) for lim, r in ratios.items()},
             list(range(next_core, next_core + cores))))
         next_core += cores

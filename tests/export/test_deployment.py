@@ -214,3 +214,23 @@ def test_export_writes_the_plan_and_plan_prints_it(tiny_runs, capsys):
     assert "plan: loihi1" in capsys.readouterr().out
     printed = _plan_text(capsys, str(run / "export" / "snn.nir"))  # the exported graph reads the same
     assert "neurons in 4 populations" in " ".join(printed.split()) and "4 cores on 1 chip" in printed
+
+
+def test_synaptic_memory_counts_the_weights_each_axon_stores():
+    # a sparse matrix: each of 1000 axons reaches 10 of 256 neurons (a band, as a conv's composed matrix
+    # is); one core stores 10 weights per axon, bits(10) = 64 · ⌈(10 · 8 + 10) / 64⌉ = 128 bits, not
+    # bits(256) = 2,304; the dense chain of the same shape needs 3 cores (the test above)
+    plan = _chain(1000, [256])
+    w = np.zeros((256, 1000))
+    for j in range(1000):
+        w[(j * 256 // 1000 + np.arange(10)) % 256, j] = 1.0
+    plan.synapses[0].weight = w
+    out = place(plan, _profile(neurons_per_core=1024, synapse_memory_bits_per_core=1048576), 8, host_reads=set())
+    (p,) = out["populations"]
+    assert p["cores"] == 1 and p["synapses"] == 10_000
+    assert p["utilisation"]["synapse_memory_bits_per_core"] == pytest.approx(1000 * 128 / 1048576, abs=1e-4)
+    # split over cores, an axon's weights split with the neurons: the fullest core is what counts
+    two = place(plan, _profile(neurons_per_core=128, synapse_memory_bits_per_core=1048576), 8, host_reads=set())
+    (q,) = two["populations"]
+    assert q["cores"] == 2 and q["synapses"] == 10_000
+    assert q["utilisation"]["synapse_memory_bits_per_core"] <= p["utilisation"]["synapse_memory_bits_per_core"]

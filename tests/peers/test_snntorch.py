@@ -73,6 +73,10 @@ def test_plan_and_sim_take_the_conv_graph(tmp_path, capsys):
     assert main(["plan", str(tmp_path / "conv.nir"), "--dt", str(DT), "--spike-input", "--json"]) == 0
     plan = json.loads(capsys.readouterr().out)
     assert plan["network"]["neurons"] == 256 + 5 and plan["targets"]["loihi1"]["fits"]
+    conv = next(p for p in plan["targets"]["loihi1"]["populations"] if p["name"] == "1")
+    # the kernel's connections (30.25 per input neuron with padding 1 on 8 × 8) and 256 biases are
+    # stored, not the composed 256 × 128 matrix and its bias column (33,024)
+    assert conv["synapses"] == 128 * 121 // 4 + 256
     np.save(tmp_path / "x.npy", spikes((2, 12, 128), 0.4, seed=0))
     assert main(["sim", "--nir", str(tmp_path / "conv.nir"), "--input", str(tmp_path / "x.npy"), "--dt", str(DT),
                  "--backend", "reference", "--backend", "torch-fixed", "--out", str(tmp_path / "sim"),
