@@ -2,8 +2,8 @@
 
 Counts are kept as sums (so shards of a split merge exactly) and turned into per-clip means for
 reports. ``synops``: presynaptic spikes × fan-out, the fan-out being the source's non-zero weights
-(its stored synapses: Loihi stores each input axon's synapses as weight and compartment index pairs,
-nengo-loihi's ``Synapse.set_weights_indices``, so a target without a weight costs no synaptic
+(its stored synapses: nengo-loihi's ``Synapse.set_weights`` stores a sparse matrix's non-zero weights
+per input axon, with their compartment indices, so a target without a weight costs no synaptic
 operation; a conv layer's composed matrix is mostly such zeros); ``graded_synops``: non-zero graded
 inputs × the same fan-out; ``dense_macs``: every weight, every step (NeuroBench's
 SynapticOperations ``Dense``), except for a synapse that stands for a conv or pooling node, where
