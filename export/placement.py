@@ -5,9 +5,10 @@ known limit at once; populations never share a core (the simple, deterministic p
 would do by hand, and an upper bound on what a packing compiler needs). On one core of population p:
 
 - neurons: ⌈N/k⌉ ≤ ``neurons_per_core``;
-- input axons (fan-in): every source neuron of p (and every non-zero bias column) reaches every core
-  of p through one axon, so fan-in = Σ N_src (+ bias columns) ≤ ``input_axons_per_core`` — splitting
-  does not help, and a larger fan-in cannot be placed at all;
+- input axons: a source neuron of p (or a bias column) reaches a core of p through one axon where it
+  has a non-zero weight into that core's neurons; for dense matrices that is every core, so the fan-in
+  Σ N_src (+ bias columns) ≤ ``input_axons_per_core`` and splitting does not help; a conv layer's
+  composed matrix reaches each core from the inputs its kernels cover only, so splitting does;
 - synaptic memory: each input axon stores its non-zero weights into this core's neurons (⌈N/k⌉ for a
   dense matrix; a conv layer's composed matrix is mostly zeros, and nengo-loihi's
   ``Synapse.set_weights`` of a sparse matrix stores each axon's non-zero weights only), costed as
@@ -80,31 +81,45 @@ class _Stored:
 
     def __init__(self, plan, pop: str):
         syns = plan.incoming(pop)
+        self.size = plan.populations[pop].size
         self.dense = [s.weight.shape[1] for s in syns if np.all(s.weight != 0)]  # axons of dense matrices
-        self.sparse = [(np.asarray(s.weight) != 0).astype(np.int32) for s in syns if not np.all(s.weight != 0)]
+        self.sparse = [np.asarray(s.weight) != 0 for s in syns if not np.all(s.weight != 0)]  # (N, N_src) masks
         self.biases = [np.asarray(s.bias) != 0 for s in syns if (s.bias != 0).any()]  # one axon each
-        self.total = (sum(n * plan.populations[pop].size for n in self.dense) + sum(int(m.sum()) for m in self.sparse)
+        self.total = (sum(n * self.size for n in self.dense) + sum(int(m.sum()) for m in self.sparse)
                       + sum(int(b.sum()) for b in self.biases))
-        self._bits: dict[tuple, int] = {}  # (cores, weight bits) -> bits: the packing asks again and again
+        self._use: dict[tuple, tuple[int, int]] = {}  # (cores, weight bits) -> use: the packing asks again and again
 
-    def memory_bits(self, size: int, cores: int, weight_bits: int, cost: dict) -> int:
-        """Synaptic memory of the fullest of ``cores`` cores of ⌈size / cores⌉ neurons each."""
-        if (cores, weight_bits) not in self._bits:
-            self._bits[cores, weight_bits] = self._memory_bits(size, cores, weight_bits, cost)
-        return self._bits[cores, weight_bits]
-
-    def _memory_bits(self, size: int, cores: int, weight_bits: int, cost: dict) -> int:
-        n_c = math.ceil(size / cores)
-        starts = np.arange(0, size, n_c)
-        per_core = np.zeros(len(starts), np.int64)
-        sizes = np.diff(np.append(starts, size))
-        for n_src in self.dense:
-            per_core += n_src * _bits_per_axon(sizes, weight_bits, cost)
-        for mask in self.sparse:
-            per_core += _bits_per_axon(np.add.reduceat(mask, starts, axis=0), weight_bits, cost).sum(axis=1)
+    def min_axons(self) -> int:
+        """Input axons of the neuron that needs most: what one neuron per core still needs."""
+        rows = np.full(self.size, sum(self.dense), np.int64)
+        for m in self.sparse:
+            rows += m.sum(axis=1)
         for b in self.biases:
-            per_core += _bits_per_axon(np.add.reduceat(b.astype(np.int64), starts), weight_bits, cost)
-        return int(per_core.max())
+            rows += b
+        return int(rows.max()) if self.size else 0
+
+    def use(self, cores: int, weight_bits: int, cost: dict | None) -> tuple[int, int]:
+        """(input axons, synaptic memory bits) of the fullest of ``cores`` cores of ⌈N / cores⌉ neurons:
+        an axon reaches a core where it has a non-zero weight (or bias) into the core's neurons."""
+        if (cores, weight_bits) not in self._use:
+            self._use[cores, weight_bits] = self._per_core(cores, weight_bits, cost)
+        return self._use[cores, weight_bits]
+
+    def _per_core(self, cores: int, weight_bits: int, cost: dict | None) -> tuple[int, int]:
+        starts = np.arange(0, self.size, math.ceil(self.size / cores))
+        sizes = np.diff(np.append(starts, self.size))
+        axons = np.full(len(starts), sum(self.dense), np.int64)
+        bits = np.zeros(len(starts), np.int64)
+        counts = [np.add.reduceat(m, starts, axis=0, dtype=np.int64) for m in self.sparse]  # (cores, N_src)
+        counts += [np.add.reduceat(b, starts, dtype=np.int64)[:, None] for b in self.biases]
+        for c in counts:
+            axons += (c > 0).sum(axis=1)
+        if cost is not None:
+            for n_src in self.dense:
+                bits += n_src * _bits_per_axon(sizes, weight_bits, cost)
+            for c in counts:
+                bits += _bits_per_axon(c, weight_bits, cost).sum(axis=1)
+        return int(axons.max()), int(bits.max())
 
 
 def _fan_in(plan, pop: str) -> int:
@@ -138,9 +153,10 @@ def place(plan, profile: dict, weight_bits: int, host_reads: set[str]) -> dict:
     def per_core_use(name: str, cores: int) -> dict[str, float]:
         n = plan.populations[name].size
         n_c = math.ceil(n / cores)
-        use = {"neurons_per_core": n_c, "input_axons_per_core": fan_in[name]}
+        axons, bits = stored[name].use(cores, weight_bits, cost)
+        use = {"neurons_per_core": n_c, "input_axons_per_core": axons}
         if cost is not None:
-            use["synapse_memory_bits_per_core"] = stored[name].memory_bits(n, cores, weight_bits, cost)
+            use["synapse_memory_bits_per_core"] = bits
         use["output_axons_per_core"] = n_c * (sum(k[d] for d in successors[name]) + (1 if name in host_reads else 0))
         return use
 
@@ -152,9 +168,12 @@ def place(plan, profile: dict, weight_bits: int, host_reads: set[str]) -> dict:
     while changed and not violations:
         changed = False
         for name, pop in plan.populations.items():
-            if limits["input_axons_per_core"] is not None and fan_in[name] > limits["input_axons_per_core"]:
-                violations.append(f"{name}: fan-in of {fan_in[name]} input axons exceeds the "
-                                  f"{limits['input_axons_per_core']} input axons of a {profile['name']} core; "
+            need = stored[name].min_axons()
+            if limits["input_axons_per_core"] is not None and need > limits["input_axons_per_core"]:
+                what = (f"fan-in of {need:,}" if need == fan_in[name]
+                        else f"fan-in of {fan_in[name]:,} ({need:,} into its fullest neuron)")
+                violations.append(f"{name}: {what} input axons exceeds the "
+                                  f"{limits['input_axons_per_core']:,} input axons of a {profile['name']} core; "
                                   "no split of the population helps")
                 break
             cores = k[name]

@@ -87,7 +87,7 @@ def test_a_limit_binds_only_where_it_split_the_population_or_is_nearly_used_up()
 def test_a_fan_in_larger_than_a_cores_input_axons_cannot_be_placed():
     plan = _chain(5000, [10], bias=True)
     out = place(plan, _profile(neurons_per_core=1024, input_axons_per_core=4096), 8, host_reads=set())
-    assert out["violations"] == ["p0: fan-in of 5001 input axons exceeds the 4096 input axons of a toy core; "
+    assert out["violations"] == ["p0: fan-in of 5,001 input axons exceeds the 4,096 input axons of a toy core; "
                                  "no split of the population helps"]
     out = place(plan, _profile(weight_bits_max=4), 8, host_reads=set())
     assert "the exported weights use 8 bits; toy allows 4" in out["violations"][0]
@@ -234,3 +234,24 @@ def test_synaptic_memory_counts_the_weights_each_axon_stores():
     (q,) = two["populations"]
     assert q["cores"] == 2 and q["synapses"] == 10_000
     assert q["utilisation"]["synapse_memory_bits_per_core"] <= p["utilisation"]["synapse_memory_bits_per_core"]
+
+
+def test_a_sparse_fan_in_is_split_over_cores_by_the_axons_each_core_needs():
+    # 5,000 sources, each reaching 2 of 200 neurons (a band): all 5,000 would need one core's axons, but
+    # a core of k neurons is reached only by the sources with a weight into them
+    plan = _chain(5000, [200])
+    w = np.zeros((200, 5000))
+    for j in range(5000):
+        w[[j * 200 // 5000, (j * 200 // 5000 + 1) % 200], j] = 1.0
+    plan.synapses[0].weight = w
+    out = place(plan, _profile(neurons_per_core=1024, input_axons_per_core=4096), 8, host_reads=set())
+    (p,) = out["populations"]
+    assert not out["violations"] and p["fan_in"] == 5000 and p["cores"] == 2
+    assert p["binding_limit"] == "input_axons_per_core" and p["utilisation"]["input_axons_per_core"] <= 1.0
+    # a neuron that needs more axons than a core has cannot be placed, however it is split
+    w[0, :4500] = 1.0
+    need = int((w != 0).sum(axis=1).max())
+    assert need == 4500 + 25  # the 25 sources of the last band wrap round to neuron 0 as well
+    out = place(plan, _profile(neurons_per_core=1024, input_axons_per_core=4096), 8, host_reads=set())
+    assert out["violations"] == [f"p0: fan-in of 5,000 ({need:,} into its fullest neuron) input axons exceeds the "
+                                 "4,096 input axons of a toy core; no split of the population helps"]
