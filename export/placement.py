@@ -15,8 +15,9 @@ would do by hand, and an upper bound on what a packing compiler needs). On one c
   ``synapse_cost`` says (blocks of ``synapses_per_block`` weights of ``weight_bits`` + index bits,
   plus a header, rounded up to ``memory_unit_bits``), summed over the axons ≤ ``synapse_memory_bits_per_core``
   on the fullest core;
-- output axons: each neuron sends one axon to every core of every population it feeds (and one to
-  the host when the host reads it) ≤ ``output_axons_per_core``, which depends on how its targets are
+- output axons: each neuron sends one axon to every core it has non-zero weights into, of every
+  population it feeds (every core of a dense target; and one to the host when the host reads it),
+  summed over the core's neurons ≤ ``output_axons_per_core``, which depends on how its targets are
   split: the packing repeats until no population needs more cores.
 
 A limit the profile does not give is not checked, and the result says so; where the profile gives
@@ -128,19 +129,41 @@ def _fan_in(plan, pop: str) -> int:
     return sum(width[s.src] for s in syns) + sum(1 for s in syns if (s.bias != 0).any())
 
 
-def _successors(plan) -> dict[str, list[str]]:
-    out = {name: [] for name in plan.populations}
-    for s in plan.synapses:
-        if s.src in plan.populations:
-            out[s.src].append(s.dst)
-    return out
+class _Reach:
+    """How many cores of its target each source neuron of a synapse has non-zero weights into (an
+    output axon per such core), by the target's core count; cached, the packing asks again and again."""
+
+    def __init__(self, plan):
+        self.sizes = {name: p.size for name, p in plan.populations.items()}
+        self.out = {name: [s for s in plan.synapses if s.src == name] for name in plan.populations}
+        self._dense = {s.name: bool(np.all(s.weight != 0)) for s in plan.synapses}
+        self._cache: dict[tuple, np.ndarray] = {}
+
+    def per_neuron(self, pop: str, cores_of: dict[str, int]) -> np.ndarray:
+        """(N,) output axons of each neuron of ``pop`` with its targets split as ``cores_of`` says."""
+        total = np.zeros(self.sizes[pop], np.int64)
+        for s in self.out[pop]:
+            total += self._reach(s, cores_of[s.dst])
+        return total
+
+    def _reach(self, s, cores: int) -> np.ndarray:
+        key = (s.name, cores)
+        if key not in self._cache:
+            if self._dense[s.name]:
+                self._cache[key] = np.full(s.weight.shape[1], cores, np.int64)
+            else:
+                size = self.sizes[s.dst]
+                starts = np.arange(0, size, math.ceil(size / cores))
+                self._cache[key] = (np.add.reduceat(np.asarray(s.weight) != 0, starts, axis=0, dtype=np.int64)
+                                    > 0).sum(axis=0)
+        return self._cache[key]
 
 
 def place(plan, profile: dict, weight_bits: int, host_reads: set[str]) -> dict:
     """``{"populations": [...], "cores", "chips", "violations", "unchecked", "cores_lower_bound"}``."""
     limits = {k: figure(profile, k) for k in PER_CORE}
     cost = profile.get("synapse_cost")
-    successors = _successors(plan)
+    reach = _Reach(plan)
     violations, unchecked = [], [k for k, v in limits.items() if v is None]
     w_max = figure(profile, "weight_bits_max")
     if w_max is not None and weight_bits > w_max:
@@ -157,7 +180,8 @@ def place(plan, profile: dict, weight_bits: int, host_reads: set[str]) -> dict:
         use = {"neurons_per_core": n_c, "input_axons_per_core": axons}
         if cost is not None:
             use["synapse_memory_bits_per_core"] = bits
-        use["output_axons_per_core"] = n_c * (sum(k[d] for d in successors[name]) + (1 if name in host_reads else 0))
+        per_neuron = reach.per_neuron(name, k) + (1 if name in host_reads else 0)
+        use["output_axons_per_core"] = int(np.add.reduceat(per_neuron, np.arange(0, n, n_c)).max())
         return use
 
     def fits(name: str, cores: int) -> bool:

@@ -255,3 +255,25 @@ def test_a_sparse_fan_in_is_split_over_cores_by_the_axons_each_core_needs():
     out = place(plan, _profile(neurons_per_core=1024, input_axons_per_core=4096), 8, host_reads=set())
     assert out["violations"] == [f"p0: fan-in of 5,000 ({need:,} into its fullest neuron) input axons exceeds the "
                                  "4,096 input axons of a toy core; no split of the population helps"]
+
+
+def test_output_axons_go_only_to_the_target_cores_a_neuron_has_weights_into():
+    # as the dense test above (p1 split over 3 cores of 100), but p0 neuron j reaches p1 neurons 3j to
+    # 3j + 2: one core each, except j = 33 (99-101) and j = 66 (198-200), which straddle two: 102
+    # output axons <= 200, so p0 needs no split
+    plan = _chain(4, [100, 300])
+    w = np.zeros((300, 100))
+    for j in range(100):
+        w[3 * j:3 * j + 3, j] = 1.0
+    plan.synapses[1].weight = w
+    out = place(plan, _profile(neurons_per_core=128, output_axons_per_core=200), 8, host_reads=set())
+    p0, p1 = out["populations"]
+    assert p1["cores"] == 3 and p0["cores"] == 1
+    assert p0["utilisation"]["output_axons_per_core"] == pytest.approx(102 / 200)
+    # neuron 0 reaches p1's third core as well, and the host reads p0: 103 + 100 > 200, so p0 splits into
+    # 2 cores; the first (neurons 0-49; 0 and 33 each reach 2 of p1's cores) needs 50 + 1 + 1 + 50
+    w[250, 0] = 1.0
+    out = place(plan, _profile(neurons_per_core=128, output_axons_per_core=200), 8, host_reads={"p0"})
+    p0 = out["populations"][0]
+    assert p0["cores"] == 2 and p0["binding_limit"] == "output_axons_per_core"
+    assert p0["utilisation"]["output_axons_per_core"] == pytest.approx(102 / 200)
