@@ -79,8 +79,8 @@ def energy_report(counts: dict, ann_macs: float | None, profiles) -> dict:
             "neuromorphic: every synaptic event at the profile's energy per synaptic operation, every neuron "
             "update of every neuron on every step at its neuron update energy, every spike at its spike energy; "
             "graded first-layer inputs count one event per non-zero value and target; a target is a non-zero "
-            "weight (a synapse Loihi stores; a conv layer's composed matrix is mostly zeros, not "
-            "stored); biases are neuron registers (no events); spike routing beyond a tile and the host-chip link are not in these figures "
+            "weight (nengo-loihi stores a sparse matrix's non-zero weights only; a conv layer's composed "
+            "matrix is mostly zeros); biases are neuron registers (no events); spike routing beyond a tile and the host-chip link are not in these figures "
             "(the link is sized in the deployment plan)",
             *map(_priced_assumption, tables),
             "dense accelerator: fp32 MAC per weight per step (a conv or pooling layer's non-zero weights only: "
