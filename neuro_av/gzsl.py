@@ -47,6 +47,17 @@ def _mean_recall(pred: np.ndarray, targets: np.ndarray, classes) -> float:
     return float(np.mean(recalls)) if recalls else 0.0
 
 
+def _stacking(d_all: np.ndarray, seen: list[int], unseen: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(distances with every column outside seen ∪ unseen at +inf, the calibrated-stacking mask: β is
+    added to every column but the unseen ones)."""
+    d = np.full_like(d_all, np.inf)
+    cols = seen + unseen
+    d[:, cols] = d_all[:, cols]
+    stack = np.ones(d.shape[1])
+    stack[unseen] = 0.0
+    return d, stack
+
+
 def gzsl_evaluate(distances, targets, seen, unseen, beta: float | None = None) -> GZSLResult:
     """S / U / HM / ZSL of ``distances`` [N, C] (numpy or torch) at ``beta`` or at the best β of BETAS."""
     d_all = np.asarray(distances.detach().cpu() if hasattr(distances, "detach") else distances, dtype=np.float64)
@@ -56,12 +67,7 @@ def gzsl_evaluate(distances, targets, seen, unseen, beta: float | None = None) -
         raise ValueError(f"classes both seen and unseen: {sorted(set(seen) & set(unseen))}")
     if d_all.ndim != 2 or d_all.shape[0] != y.shape[0]:
         raise ValueError(f"distances must be [N, C] with N = {y.shape[0]} targets, got {d_all.shape}")
-    d = np.full_like(d_all, np.inf)
-    cols = seen + unseen
-    d[:, cols] = d_all[:, cols]
-    stack = np.ones(d.shape[1])
-    stack[unseen] = 0.0  # β is added to every column but the unseen ones
-
+    d, stack = _stacking(d_all, seen, unseen)
     zsl = 0.0
     if unseen:
         pred_zsl = np.asarray(unseen)[np.argmin(d[:, unseen], axis=1)]
@@ -79,15 +85,10 @@ def gzsl_evaluate(distances, targets, seen, unseen, beta: float | None = None) -
 def gzsl_predictions(distances, seen, unseen, beta: float) -> tuple[np.ndarray, np.ndarray]:
     """(class per clip after calibrated stacking at ``beta``, class per clip among the unseen only),
     exactly as :func:`gzsl_evaluate` decides them."""
-    d_all = np.asarray(distances, np.float64)
-    seen, unseen = np.asarray(sorted(set(map(int, seen))), int), np.asarray(sorted(set(map(int, unseen))), int)
-    d = np.full_like(d_all, np.inf)
-    cols = np.concatenate([seen, unseen])
-    d[:, cols] = d_all[:, cols]
-    stack = np.ones(d.shape[1])
-    stack[unseen] = 0.0
+    seen, unseen = sorted(set(map(int, seen))), sorted(set(map(int, unseen)))
+    d, stack = _stacking(np.asarray(distances, np.float64), seen, unseen)
     pred = np.argmin(d + float(beta) * stack, axis=1)
-    pred_zsl = unseen[np.argmin(d[:, unseen], axis=1)] if len(unseen) else np.full(len(d), -1)
+    pred_zsl = np.asarray(unseen)[np.argmin(d[:, unseen], axis=1)] if unseen else np.full(len(d), -1)
     return pred, pred_zsl
 
 
