@@ -17,7 +17,7 @@ from typing import NamedTuple
 from neuro_av.errors import NeuroAVError
 from neuro_av.export.deployment_text import limit_note, plural
 from neuro_av.io import save_npz, write_json, write_text
-from neuro_av.sim.report_verdicts import PART_LABELS, joule, limit_words, verdicts
+from neuro_av.sim.report_verdicts import PART_LABELS, joule, limit_words, verdicts, weight_histograms
 
 REPORT = "report.json"
 
@@ -269,7 +269,7 @@ def _quantisation_md(q: dict) -> list[str]:
     for keys, nodes in kinds.items():
         lines += ["| node | " + " | ".join(map(_words, keys)) + " |", "|---|" + "---:|" * len(keys)]
         lines += [f"| {n} | " + " | ".join(_fmt(q["layers"][n][k]) for k in keys) + " |" for n in nodes] + [""]
-    hist = {n: r["weight_histograms"] for n, r in q["layers"].items() if (r.get("weight_histograms") or {}).get("values")}
+    hist = weight_histograms({"quantisation": q})
     if hist:
         lines += ["Each synapse's non-zero weights after rounding (step: the spacing of deployable weights, in the "
                   "float model's units):", "", "| synapse | non-zero weights | step | rounded to zero | clipped |",

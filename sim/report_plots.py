@@ -12,7 +12,7 @@ import base64
 import io
 import textwrap
 
-from neuro_av.sim.report_verdicts import PART_LABELS, groups, joule, limit_words
+from neuro_av.sim.report_verdicts import PART_LABELS, groups, joule, limit_words, weight_histograms
 
 BACKEND_COLOURS = {"norse": "#444444", "reference": "#444444", "lava-float": "#1f77b4", "quant-float": "#17becf",
                    "torch-fixed": "#ff7f0e", "lava-fixed": "#d62728"}
@@ -309,9 +309,7 @@ def _quantisation_histograms(report: dict, plt):
     zero) and the rounding error in steps (clipped weights outside ±½ named in the title)."""
     import numpy as np
 
-    layers = (report.get("quantisation") or {}).get("layers") or {}
-    rows = [(name, row["weight_histograms"]) for name, row in layers.items()
-            if (row.get("weight_histograms") or {}).get("values")][:HISTOGRAM_ROWS]
+    rows = list(weight_histograms(report).items())[:HISTOGRAM_ROWS]
     if not rows:
         return None
     fig, axes = plt.subplots(len(rows), 2, figsize=(7, 0.4 + 0.95 * len(rows)), squeeze=False,

@@ -44,7 +44,8 @@ def groups(report: dict, key) -> list[list[str]]:
     return list(out.values())
 
 
-def _names(names: list[str]) -> str:
+def names_and(names: list[str]) -> str:
+    """Names joined for a sentence: a; a and b; a, b and c."""
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
@@ -59,23 +60,22 @@ def accuracy(report: dict) -> list[str]:
     head = (f"**Accuracy.** {ref} (the reference) scores HM {r['HM']:.2f} (S {r['S']:.2f}, U {r['U']:.2f}, "
             f"ZSL {r['ZSL']:.2f}" + (f"; {level} bootstrap interval of HM over the clips {hm_span[0]:.2f}–{hm_span[1]:.2f}"
                                      if hm_span else "") + f") on {report['clips']:,}{split} clips")
-    parts = []
+    parts, spans = [], False
     for names in groups(report, lambda x: (x.get("delta_vs_reference", {}).get("HM"),
                                             x.get("class_agreement_vs_reference"))):
         x = b[names[0]]
         delta = x.get("delta_vs_reference", {}).get("HM")
         agree = x.get("class_agreement_vs_reference")
         d_span = (x.get("delta_interval_vs_reference") or {}).get("HM")
-        d_text = None if delta is None else f"{delta:+.2f}" + (
-            f" [{d_span[0]:+.2f}, {d_span[1]:+.2f}]" if d_span and d_span != [0.0, 0.0] else "")
-        parts.append(_names(names) + " " + " / ".join(
+        shown = delta is not None and bool(d_span) and d_span != [0.0, 0.0]  # a zero interval says no more than Δ
+        spans |= shown
+        d_text = None if delta is None else f"{delta:+.2f}" + (f" [{d_span[0]:+.2f}, {d_span[1]:+.2f}]" if shown else "")
+        parts.append(names_and(names) + " " + " / ".join(
             [*([] if d_text is None else [d_text]), *([] if agree is None else [percent(agree)])]))
     if not parts:
         return [head + "."]
-    what = " and ".join([*([f"ΔHM [paired {level} interval]" if any((x.get("delta_interval_vs_reference") or {})
-                                                                      .get("HM", [0.0, 0.0]) != [0.0, 0.0]
-                                                                      for x in b.values())
-                              else "ΔHM"] if "delta_vs_reference" in b[names[0]] else []),
+    what = " and ".join([*([f"ΔHM [paired {level} interval]" if spans else "ΔHM"]
+                           if "delta_vs_reference" in b[names[0]] else []),
                          *([f"share of clips given {ref}'s class"]
                            if "class_agreement_vs_reference" in b[names[0]] else [])])
     return [f"{head}; {what}: " + "; ".join(parts) + "."]
@@ -98,10 +98,10 @@ def fidelity(report: dict) -> list[str]:
         layers = f["layers"]
         if all(v["dice"] == 1.0 for v in layers.values()):
             verb = "match" if len(names) > 1 else "matches"
-            parts.append(f"{_names(names)} {verb} it spike for spike on every layer")
+            parts.append(f"{names_and(names)} {verb} it spike for spike on every layer")
             continue
         worst, w = min(layers.items(), key=lambda kv: kv[1]["dice"])
-        parts.append(f"{_names(names)}: Dice {f['dice']:.4f} over all layers, lowest {w['dice']:.4f} on `{worst}` "
+        parts.append(f"{names_and(names)}: Dice {f['dice']:.4f} over all layers, lowest {w['dice']:.4f} on `{worst}` "
                      f"({w['dice_1step']:.4f} within ±1 step; firing rate {percent(w['rate'])} vs {ref}'s "
                      f"{percent(w['rate_ref'])})")
     out[0] += " " + "; ".join(parts) + "."
@@ -119,10 +119,15 @@ def fidelity(report: dict) -> list[str]:
     return out
 
 
+def weight_histograms(report: dict) -> dict[str, dict]:
+    """synapse -> its ``weight_histograms`` (:mod:`neuro_av.export.quant_histograms`), where it has weights."""
+    layers = (report.get("quantisation") or {}).get("layers") or {}
+    return {n: r["weight_histograms"] for n, r in layers.items() if (r.get("weight_histograms") or {}).get("values")}
+
+
 def _rounding(report: dict) -> list[str]:
     """How much of each synapse's weights rounding to fixed point zeroes or clips."""
-    hist = [h for h in (r.get("weight_histograms") for r in ((report.get("quantisation") or {}).get("layers") or {})
-                        .values()) if h and h.get("values")]
+    hist = list(weight_histograms(report).values())
     if not hist:
         return []
     zero = [h["rounded_to_zero"] / h["values"] for h in hist]

@@ -223,12 +223,10 @@ def _print_fidelity(report: dict) -> None:
     _print_spread(report)
 
 
-def _and(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
 def _print_spread(report: dict) -> None:
     """The reference's HM interval over clips, each backend's paired ΔHM interval and embedding change."""
+    from neuro_av.sim.report_verdicts import names_and
+
     ref, boot = report["reference"], report.get("bootstrap")
     b = report["backends"]
     if not boot or "interval" not in b.get(ref, {}):
@@ -238,8 +236,8 @@ def _print_spread(report: dict) -> None:
     for n, x in b.items():
         if "delta_interval_vs_reference" in x:
             spans.setdefault(tuple(x["delta_interval_vs_reference"]["HM"]), []).append(n)
-    deltas = [f"0 on every resample for {_and(names)}" if span == (0.0, 0.0)
-              else f"{_and(names)} [{span[0]:+.2f}, {span[1]:+.2f}]" for span, names in spans.items()]
+    deltas = [f"0 on every resample for {names_and(names)}" if span == (0.0, 0.0)
+              else f"{names_and(names)} [{span[0]:+.2f}, {span[1]:+.2f}]" for span, names in spans.items()]
     changes = [f"{n} {x['embedding_rel_change_vs_reference']:.2%}" for n, x in b.items()
                if n != ref and x.get("embedding_rel_change_vs_reference") is not None]
     text = (f"{boot['level']:.0%} intervals over the {report['clips']:,} clips ({boot['method']}, "
