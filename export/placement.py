@@ -58,18 +58,13 @@ class PopulationPlacement:
 
 
 def synapse_bits_per_axon(n_weights: int, weight_bits: int, cost: dict) -> int:
-    """Memory bits of one input axon addressing ``n_weights`` dense weights (nengo-loihi's cost model)."""
-    per_weight = weight_bits + cost["index_bits"]
-    unit, block = cost["memory_unit_bits"], cost["synapses_per_block"]
-    bits = 0
-    for start in range(0, n_weights, block):
-        n = min(block, n_weights - start)
-        bits += unit * math.ceil((n * per_weight + cost["block_header_bits"]) / unit)
-    return bits
+    """Memory bits of one input axon addressing ``n_weights`` weights (nengo-loihi's cost model)."""
+    return int(_bits_per_axon(np.array([n_weights]), weight_bits, cost)[0])
 
 
 def _bits_per_axon(counts: np.ndarray, weight_bits: int, cost: dict) -> np.ndarray:
-    """:func:`synapse_bits_per_axon` of every entry of ``counts`` at once (0 weights: 0 bits)."""
+    """:func:`synapse_bits_per_axon` of every entry of ``counts`` at once (0 weights: 0 bits): blocks of
+    ``synapses_per_block`` weights, each with its header, rounded up to whole memory units."""
     per_weight = weight_bits + cost["index_bits"]
     unit, block, header = cost["memory_unit_bits"], cost["synapses_per_block"], cost["block_header_bits"]
     full, rest = np.divmod(np.asarray(counts, np.int64), block)
@@ -77,27 +72,51 @@ def _bits_per_axon(counts: np.ndarray, weight_bits: int, cost: dict) -> np.ndarr
             + np.where(rest > 0, unit * np.ceil((rest * per_weight + header) / unit), 0)).astype(np.int64)
 
 
+class _Weights:
+    """Each synapse's non-zero weights counted per core of its target, by the target's core count
+    (cached: the packing asks again and again, for input axons, memory and output axons alike)."""
+
+    def __init__(self, plan):
+        self.sizes = {name: p.size for name, p in plan.populations.items()}
+        self.sparse = {s.name: m for s in plan.synapses if not (m := np.asarray(s.weight) != 0).all()}
+        self._cache: dict[tuple, np.ndarray] = {}
+
+    def starts(self, pop: str, cores: int) -> np.ndarray:
+        """First neuron of each of ``cores`` cores of ⌈N / cores⌉ neurons."""
+        return np.arange(0, self.sizes[pop], math.ceil(self.sizes[pop] / cores))
+
+    def per_core(self, s, cores: int) -> np.ndarray:
+        """(cores, N_src) non-zero weights of each source neuron into each core of a sparse synapse's target."""
+        key = (s.name, cores)
+        if key not in self._cache:
+            self._cache[key] = np.add.reduceat(self.sparse[s.name], self.starts(s.dst, cores), axis=0, dtype=np.int64)
+        return self._cache[key]
+
+    def reach(self, s, cores: int) -> np.ndarray:
+        """(N_src,) cores of the target each source neuron has non-zero weights into (one output axon each)."""
+        if s.name not in self.sparse:
+            return np.full(s.weight.shape[1], cores, np.int64)
+        return (self.per_core(s, cores) > 0).sum(axis=0)
+
+
 class _Stored:
     """The non-zero weights (and bias values) into one population, by input axon and core."""
 
-    def __init__(self, plan, pop: str):
+    def __init__(self, plan, pop: str, weights: _Weights):
         syns = plan.incoming(pop)
-        self.size = plan.populations[pop].size
-        self.dense = [s.weight.shape[1] for s in syns if np.all(s.weight != 0)]  # axons of dense matrices
-        self.sparse = [np.asarray(s.weight) != 0 for s in syns if not np.all(s.weight != 0)]  # (N, N_src) masks
+        self.pop, self.size, self.weights = pop, plan.populations[pop].size, weights
+        self.dense = [s.weight.shape[1] for s in syns if s.name not in weights.sparse]  # axons of dense matrices
+        self.sparse = [s for s in syns if s.name in weights.sparse]
         self.biases = [np.asarray(s.bias) != 0 for s in syns if (s.bias != 0).any()]  # one axon each
-        self.total = (sum(n * self.size for n in self.dense) + sum(int(m.sum()) for m in self.sparse)
+        self.total = (sum(n * self.size for n in self.dense) + sum(int(weights.sparse[s.name].sum()) for s in self.sparse)
                       + sum(int(b.sum()) for b in self.biases))
-        self._use: dict[tuple, tuple[int, int]] = {}  # (cores, weight bits) -> use: the packing asks again and again
-
-    def min_axons(self) -> int:
-        """Input axons of the neuron that needs most: what one neuron per core still needs."""
         rows = np.full(self.size, sum(self.dense), np.int64)
-        for m in self.sparse:
-            rows += m.sum(axis=1)
+        for s in self.sparse:
+            rows += weights.sparse[s.name].sum(axis=1)
         for b in self.biases:
             rows += b
-        return int(rows.max()) if self.size else 0
+        self.min_axons = int(rows.max())  # the neuron that needs most: what one neuron per core still needs
+        self._use: dict[tuple, tuple[int, int]] = {}  # (cores, weight bits) -> use
 
     def use(self, cores: int, weight_bits: int, cost: dict | None) -> tuple[int, int]:
         """(input axons, synaptic memory bits) of the fullest of ``cores`` cores of ⌈N / cores⌉ neurons:
@@ -107,11 +126,11 @@ class _Stored:
         return self._use[cores, weight_bits]
 
     def _per_core(self, cores: int, weight_bits: int, cost: dict | None) -> tuple[int, int]:
-        starts = np.arange(0, self.size, math.ceil(self.size / cores))
+        starts = self.weights.starts(self.pop, cores)
         sizes = np.diff(np.append(starts, self.size))
         axons = np.full(len(starts), sum(self.dense), np.int64)
         bits = np.zeros(len(starts), np.int64)
-        counts = [np.add.reduceat(m, starts, axis=0, dtype=np.int64) for m in self.sparse]  # (cores, N_src)
+        counts = [self.weights.per_core(s, cores) for s in self.sparse]  # (cores, N_src)
         counts += [np.add.reduceat(b, starts, dtype=np.int64)[:, None] for b in self.biases]
         for c in counts:
             axons += (c > 0).sum(axis=1)
@@ -129,48 +148,19 @@ def _fan_in(plan, pop: str) -> int:
     return sum(width[s.src] for s in syns) + sum(1 for s in syns if (s.bias != 0).any())
 
 
-class _Reach:
-    """How many cores of its target each source neuron of a synapse has non-zero weights into (an
-    output axon per such core), by the target's core count; cached, the packing asks again and again."""
-
-    def __init__(self, plan):
-        self.sizes = {name: p.size for name, p in plan.populations.items()}
-        self.out = {name: [s for s in plan.synapses if s.src == name] for name in plan.populations}
-        self._dense = {s.name: bool(np.all(s.weight != 0)) for s in plan.synapses}
-        self._cache: dict[tuple, np.ndarray] = {}
-
-    def per_neuron(self, pop: str, cores_of: dict[str, int]) -> np.ndarray:
-        """(N,) output axons of each neuron of ``pop`` with its targets split as ``cores_of`` says."""
-        total = np.zeros(self.sizes[pop], np.int64)
-        for s in self.out[pop]:
-            total += self._reach(s, cores_of[s.dst])
-        return total
-
-    def _reach(self, s, cores: int) -> np.ndarray:
-        key = (s.name, cores)
-        if key not in self._cache:
-            if self._dense[s.name]:
-                self._cache[key] = np.full(s.weight.shape[1], cores, np.int64)
-            else:
-                size = self.sizes[s.dst]
-                starts = np.arange(0, size, math.ceil(size / cores))
-                self._cache[key] = (np.add.reduceat(np.asarray(s.weight) != 0, starts, axis=0, dtype=np.int64)
-                                    > 0).sum(axis=0)
-        return self._cache[key]
-
-
 def place(plan, profile: dict, weight_bits: int, host_reads: set[str]) -> dict:
     """``{"populations": [...], "cores", "chips", "violations", "unchecked", "cores_lower_bound"}``."""
     limits = {k: figure(profile, k) for k in PER_CORE}
     cost = profile.get("synapse_cost")
-    reach = _Reach(plan)
+    weights = _Weights(plan)
+    outgoing = {name: [s for s in plan.synapses if s.src == name] for name in plan.populations}
     violations, unchecked = [], [k for k, v in limits.items() if v is None]
     w_max = figure(profile, "weight_bits_max")
     if w_max is not None and weight_bits > w_max:
         violations.append(f"the exported weights use {weight_bits} bits; {profile['name']} allows {w_max} "
                           "(weight_bits_max)")
     fan_in = {name: _fan_in(plan, name) for name in plan.populations}
-    stored = {name: _Stored(plan, name) for name in plan.populations}
+    stored = {name: _Stored(plan, name, weights) for name in plan.populations}
     k = {name: 1 for name in plan.populations}
 
     def per_core_use(name: str, cores: int) -> dict[str, float]:
@@ -180,8 +170,9 @@ def place(plan, profile: dict, weight_bits: int, host_reads: set[str]) -> dict:
         use = {"neurons_per_core": n_c, "input_axons_per_core": axons}
         if cost is not None:
             use["synapse_memory_bits_per_core"] = bits
-        per_neuron = reach.per_neuron(name, k) + (1 if name in host_reads else 0)
-        use["output_axons_per_core"] = int(np.add.reduceat(per_neuron, np.arange(0, n, n_c)).max())
+        per_neuron = sum((weights.reach(s, k[s.dst]) for s in outgoing[name]), np.zeros(n, np.int64))
+        per_neuron += 1 if name in host_reads else 0
+        use["output_axons_per_core"] = int(np.add.reduceat(per_neuron, weights.starts(name, cores)).max())
         return use
 
     def fits(name: str, cores: int) -> bool:
@@ -192,7 +183,7 @@ def place(plan, profile: dict, weight_bits: int, host_reads: set[str]) -> dict:
     while changed and not violations:
         changed = False
         for name, pop in plan.populations.items():
-            need = stored[name].min_axons()
+            need = stored[name].min_axons
             if limits["input_axons_per_core"] is not None and need > limits["input_axons_per_core"]:
                 what = (f"fan-in of {need:,}" if need == fan_in[name]
                         else f"fan-in of {fan_in[name]:,} ({need:,} into its fullest neuron)")
