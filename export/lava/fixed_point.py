@@ -336,11 +336,12 @@ def quantise(plan: LavaPlan, cfg: FixedPointConfig = FixedPointConfig(),
         _check_exponent(plan, s, "weight", w_exp, scale, q_in, cfg.input_bits)
         _check_exponent(plan, s, "bias", b_exp, scale, q_in, cfg.input_bits)
         weights[s.name] = FixedSynapse(w_int, w_exp, b_int[:, 0], b_exp)
+        w_deployed = w_int * 2.0**w_exp
         layers[s.name] = {"weight_exp": w_exp, "bias_exp": b_exp, "input_scale": q_in,
-                          "weight_rel_error": _rel_error(w_exact, w_int * 2.0**w_exp),
+                          "weight_rel_error": _rel_error(w_exact, w_deployed),
                           "weights_clipped": int((np.abs(np.rint(w_exact / 2.0**w_exp)) > MAX_WEIGHT_MANTISSA + 1).sum()),
                           "bias_rel_error": _rel_error(s.bias * scale, b_int[:, 0] * 2.0**b_exp),
-                          "weight_histograms": weight_histograms(w_exact, w_int * 2.0**w_exp, 2.0 ** (w_exp + 1),
+                          "weight_histograms": weight_histograms(w_exact, w_deployed, 2.0 ** (w_exp + 1),
                                                                  2.0 ** (w_exp + 1) * q_in / scale)}
     neurons = {}
     for name, p in plan.populations.items():
